@@ -1,0 +1,299 @@
+/**
+ * Service configuration: one typed Config, defaults ← YAML file (--config / CONFIG_FILE) ← flags
+ * and environment variables. Only this module reads process.env.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseDurationMs } from './duration.js';
+
+export const MODES = ['all', 'ingest', 'query', 'storage'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Ingest (remote-write receiver) settings. */
+export interface IngestConfig {
+  /** Largest accepted compressed body, bytes. Larger → 413. */
+  readonly maxBodyBytes: number;
+  /** Largest accepted decompressed body (from the snappy length preamble), bytes. Larger → 413. */
+  readonly maxDecompressedBytes: number;
+  /** When true a request without X-Scope-OrgID is 401; when false it goes to `defaultTenant`. */
+  readonly requireTenantHeader: boolean;
+  /** Tenant used when the header is absent and not required. */
+  readonly defaultTenant: string;
+}
+
+/** Query (Prometheus HTTP API) settings. */
+export interface QueryConfig {
+  /** Lookback delta for instant-vector selection, ms (Prometheus --query.lookback-delta). */
+  readonly lookbackDeltaMs: number;
+  /** Maximum samples one query may hold in memory. Over it → 422 execution. */
+  readonly maxSamples: number;
+  /** Query timeout, ms. Over it → 503 timeout. */
+  readonly timeoutMs: number;
+  /** Default subquery resolution, ms (Prometheus global evaluation_interval). */
+  readonly defaultEvalIntervalMs: number;
+  readonly requireTenantHeader: boolean;
+  readonly defaultTenant: string;
+}
+
+/** Storage service settings. */
+export interface StorageConfig {
+  /** Directory of the embedded backend's databases. */
+  readonly dataDir: string;
+  /** Deadline of every storage RPC made by ingest and query, ms. */
+  readonly rpcTimeoutMs: number;
+  /** Largest gRPC message in either direction, bytes. */
+  readonly maxMessageBytes: number;
+}
+
+export interface Config {
+  readonly mode: Mode;
+  /** HTTP listen host. */
+  readonly host: string;
+  /** HTTP port (write and read API). */
+  readonly port: number;
+  /** Storage gRPC listen host (storage and all modes). */
+  readonly grpcHost: string;
+  /** Storage gRPC port. */
+  readonly grpcPort: number;
+  /** Where ingest and query find storage (`host:port`); in `all` mode the embedded one is used. */
+  readonly storageAddress: string;
+  readonly logLevel: string;
+  readonly ingest: IngestConfig;
+  readonly query: QueryConfig;
+  readonly storage: StorageConfig;
+}
+
+export const DEFAULT_CONFIG: Config = {
+  mode: 'all',
+  host: '0.0.0.0',
+  port: 9009,
+  grpcHost: '127.0.0.1',
+  grpcPort: 9095,
+  storageAddress: '127.0.0.1:9095',
+  logLevel: 'info',
+  ingest: {
+    maxBodyBytes: 10 * 1024 * 1024,
+    maxDecompressedBytes: 64 * 1024 * 1024,
+    requireTenantHeader: false,
+    defaultTenant: 'anonymous',
+  },
+  query: {
+    lookbackDeltaMs: 5 * 60_000,
+    maxSamples: 50_000_000,
+    timeoutMs: 2 * 60_000,
+    defaultEvalIntervalMs: 60_000,
+    requireTenantHeader: false,
+    defaultTenant: 'anonymous',
+  },
+  storage: {
+    dataDir: './data',
+    rpcTimeoutMs: 30_000,
+    maxMessageBytes: 64 * 1024 * 1024,
+  },
+};
+
+type OptionKind = 'string' | 'int' | 'bool' | 'duration' | 'bytes';
+
+/** One command-line option: flag name, environment variable, YAML path, kind and help. */
+export interface OptionSpec {
+  readonly flag: string;
+  readonly env: string;
+  /** Dotted path in Config and (snake_case) in the YAML file. */
+  readonly path: string;
+  readonly kind: OptionKind;
+  readonly help: string;
+}
+
+/** Every option. `--help` prints this table; README documents the same. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { flag: 'port', env: 'PORT', path: 'port', kind: 'int', help: 'HTTP port serving the write and read APIs' },
+  { flag: 'host', env: 'HOST', path: 'host', kind: 'string', help: 'HTTP listen address' },
+  { flag: 'grpc-port', env: 'GRPC_PORT', path: 'grpcPort', kind: 'int', help: 'storage gRPC port (storage and all modes)' },
+  { flag: 'grpc-host', env: 'GRPC_HOST', path: 'grpcHost', kind: 'string', help: 'storage gRPC listen address' },
+  { flag: 'storage.address', env: 'STORAGE_ADDRESS', path: 'storageAddress', kind: 'string', help: 'host:port of the storage service (ingest and query modes)' },
+  { flag: 'data-dir', env: 'DATA_DIR', path: 'storage.dataDir', kind: 'string', help: 'directory of the embedded storage' },
+  { flag: 'log.level', env: 'LOG_LEVEL', path: 'logLevel', kind: 'string', help: 'log level: debug, info, warn, error' },
+  { flag: 'ingest.max-body-bytes', env: 'INGEST_MAX_BODY_BYTES', path: 'ingest.maxBodyBytes', kind: 'bytes', help: 'largest compressed remote-write body (413 above)' },
+  { flag: 'ingest.max-decompressed-bytes', env: 'INGEST_MAX_DECOMPRESSED_BYTES', path: 'ingest.maxDecompressedBytes', kind: 'bytes', help: 'largest decompressed remote-write body (413 above)' },
+  { flag: 'auth.require-tenant', env: 'REQUIRE_TENANT', path: 'requireTenant', kind: 'bool', help: 'reject requests without X-Scope-OrgID with 401 (else tenant "anonymous")' },
+  { flag: 'query.lookback-delta', env: 'QUERY_LOOKBACK_DELTA', path: 'query.lookbackDeltaMs', kind: 'duration', help: 'lookback for instant-vector selection' },
+  { flag: 'query.max-samples', env: 'QUERY_MAX_SAMPLES', path: 'query.maxSamples', kind: 'int', help: 'most samples one query may load (422 above)' },
+  { flag: 'query.timeout', env: 'QUERY_TIMEOUT', path: 'query.timeoutMs', kind: 'duration', help: 'query timeout (503 timeout above)' },
+  { flag: 'storage.rpc-timeout', env: 'STORAGE_RPC_TIMEOUT', path: 'storage.rpcTimeoutMs', kind: 'duration', help: 'deadline of each storage RPC' },
+];
+
+/** A configuration problem; loadConfig collects all of them before failing. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseValue(kind: OptionKind, raw: unknown, where: string, problems: string[]): unknown {
+  const text = String(raw).trim();
+  switch (kind) {
+    case 'string':
+      return text;
+    case 'int':
+    case 'bytes': {
+      const n = Number(text);
+      if (!Number.isSafeInteger(n) || n < 0) problems.push(`${where}: expected a non-negative integer, got ${JSON.stringify(text)}`);
+      return n;
+    }
+    case 'bool':
+      if (['true', '1', 'yes'].includes(text)) return true;
+      if (['false', '0', 'no', ''].includes(text)) return false;
+      problems.push(`${where}: expected true or false, got ${JSON.stringify(text)}`);
+      return false;
+    case 'duration': {
+      if (typeof raw === 'number') return raw * 1000;
+      const ms = parseDurationMs(text);
+      if (ms === null) problems.push(`${where}: expected a duration like 30s or 5m, got ${JSON.stringify(text)}`);
+      return ms ?? 0;
+    }
+  }
+}
+
+function snakeCase(path: string): string {
+  return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function lookupYaml(doc: unknown, path: string): unknown {
+  let cur: unknown = doc;
+  for (const part of snakeCase(path).split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Parsed command line: the mode and raw flag values. */
+export interface CommandLine {
+  readonly mode: Mode;
+  readonly flags: ReadonlyMap<string, string>;
+  readonly help: boolean;
+}
+
+/** Parses `[mode] [--flag=value | --flag value]…`. Unknown flags and modes are errors. */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const problems: string[] = [];
+  const flags = new Map<string, string>();
+  let mode: Mode = 'all';
+  let help = false;
+  const known = new Set([...OPTIONS.map((o) => o.flag), 'config']);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h' || arg === 'help') {
+      help = true;
+    } else if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+      let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+      if (!known.has(name)) {
+        problems.push(`unknown flag --${name}`);
+        continue;
+      }
+      if (value === undefined) {
+        const next = argv[i + 1];
+        const opt = OPTIONS.find((o) => o.flag === name);
+        if (opt?.kind === 'bool' && (next === undefined || next.startsWith('--'))) value = 'true';
+        else if (next === undefined) {
+          problems.push(`flag --${name} needs a value`);
+          continue;
+        } else {
+          value = next;
+          i++;
+        }
+      }
+      flags.set(name, value);
+    } else if ((MODES as readonly string[]).includes(arg)) {
+      mode = arg as Mode;
+    } else {
+      problems.push(`unknown argument ${JSON.stringify(arg)} (modes: ${MODES.join(', ')})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { mode, flags, help };
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = target;
+  for (const p of parts.slice(0, -1)) cur = cur[p] as Record<string, unknown>;
+  cur[parts[parts.length - 1] as string] = value;
+}
+
+function deepFreeze<T>(obj: T): T {
+  if (obj !== null && typeof obj === 'object') {
+    for (const v of Object.values(obj)) deepFreeze(v);
+    Object.freeze(obj);
+  }
+  return obj;
+}
+
+/**
+ * Builds the effective Config: defaults, then the YAML file, then environment variables, then flags
+ * (most specific wins). Throws ConfigError listing every problem.
+ */
+export function loadConfig(cmd: CommandLine, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const cfg = structuredClone(DEFAULT_CONFIG) as unknown as Record<string, unknown>;
+  cfg['mode'] = cmd.mode;
+  const configFile = cmd.flags.get('config') ?? env['CONFIG_FILE'];
+  let yamlDoc: unknown = undefined;
+  if (configFile !== undefined && configFile !== '') {
+    try {
+      yamlDoc = parseYaml(readFileSync(configFile, 'utf8'));
+    } catch (err) {
+      problems.push(`config file ${configFile}: ${(err as Error).message}`);
+    }
+  }
+  for (const opt of OPTIONS) {
+    let raw: unknown;
+    let where = '';
+    const fromFlag = cmd.flags.get(opt.flag);
+    const fromEnv = env[opt.env];
+    const fromYaml = yamlDoc === undefined ? undefined : lookupYaml(yamlDoc, opt.path);
+    if (fromFlag !== undefined) [raw, where] = [fromFlag, `--${opt.flag}`];
+    else if (fromEnv !== undefined && fromEnv !== '') [raw, where] = [fromEnv, opt.env];
+    else if (fromYaml !== undefined && fromYaml !== null) [raw, where] = [fromYaml, `${configFile}: ${snakeCase(opt.path)}`];
+    else continue;
+    const value = parseValue(opt.kind, raw, where, problems);
+    if (opt.path === 'requireTenant') {
+      setPath(cfg, 'ingest.requireTenantHeader', value);
+      setPath(cfg, 'query.requireTenantHeader', value);
+    } else {
+      setPath(cfg, opt.path, value);
+    }
+  }
+  const c = cfg as unknown as Config;
+  for (const [name, port] of [['port', c.port], ['grpc-port', c.grpcPort]] as const) {
+    if (!(port >= 0 && port <= 65535)) problems.push(`--${name}: ${port} is not a TCP port`);
+  }
+  if (!/^[^:]+:\d+$/.test(c.storageAddress)) problems.push(`--storage.address: expected host:port, got ${JSON.stringify(c.storageAddress)}`);
+  if (c.query.lookbackDeltaMs <= 0) problems.push('--query.lookback-delta must be positive');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(c);
+}
+
+/** The `--help` text: usage, modes and every option with its environment variable and default. */
+export function helpText(): string {
+  const lines = [
+    'usage: promstore [all|ingest|query|storage] [--flag=value …]',
+    '',
+    'modes:',
+    '  all      (default) storage (embedded SQLite, in a worker thread) + write and read APIs on one HTTP port',
+    '  storage  the gRPC storage service only (proto/storage/v1/storage.proto)',
+    '  ingest   remote-write receiver; reaches storage at --storage.address',
+    '  query    Prometheus HTTP API and PromQL; reaches storage at --storage.address',
+    '',
+    'options (flag / environment variable, default):',
+    `  --config / CONFIG_FILE  YAML file with the same settings in snake_case (e.g. query: {lookback_delta_ms: 300000})`,
+  ];
+  for (const o of OPTIONS) {
+    const def = o.path === 'requireTenant' ? false : o.path.split('.').reduce<unknown>((acc, p) => (acc as Record<string, unknown>)[p], DEFAULT_CONFIG);
+    lines.push(`  --${o.flag} / ${o.env}  ${o.help} (default ${JSON.stringify(def)})`);
+  }
+  return lines.join('\n');
+}

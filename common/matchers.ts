@@ -1,0 +1,60 @@
+import { badData } from './errors.js';
+import { MatchType, type Matcher } from './types.js';
+
+/** A matcher compiled once: `matches(value)` with '' standing for an absent label. */
+export interface CompiledMatcher {
+  readonly matcher: Matcher;
+  matches(value: string): boolean;
+  /** Whether the matcher accepts an absent label (empty value); such matchers cannot drive an index lookup. */
+  readonly matchesEmpty: boolean;
+}
+
+/**
+ * Compiles a Prometheus regex to a fully anchored JS RegExp. Prometheus 2.x anchors as `^(?:re)$`
+ * and `.` does not match a newline there (3.x changed that), so no `s` flag. A leading Go-style
+ * `(?i)` becomes the `i` flag, since JS (Node 20) has no inline flags.
+ */
+export function compileRegex(source: string): RegExp {
+  let body = source;
+  let flags = '';
+  if (body.startsWith('(?i)')) {
+    body = body.slice(4);
+    flags = 'i';
+  }
+  try {
+    return new RegExp(`^(?:${body})$`, flags);
+  } catch (err) {
+    throw badData('invalid-regex', `invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+  }
+}
+
+/** Compiles one matcher; throws a bad_data AppError for an invalid regex. */
+export function compileMatcher(m: Matcher): CompiledMatcher {
+  let matches: (v: string) => boolean;
+  switch (m.type) {
+    case MatchType.EQ:
+      matches = (v) => v === m.value;
+      break;
+    case MatchType.NEQ:
+      matches = (v) => v !== m.value;
+      break;
+    case MatchType.RE: {
+      const re = compileRegex(m.value);
+      matches = (v) => re.test(v);
+      break;
+    }
+    case MatchType.NRE: {
+      const re = compileRegex(m.value);
+      matches = (v) => !re.test(v);
+      break;
+    }
+    default:
+      throw badData('invalid-matcher', `unknown matcher type ${String((m as Matcher).type)}`);
+  }
+  return { matcher: m, matches, matchesEmpty: matches('') };
+}
+
+/** Prometheus operator spelling of a matcher type. */
+export function matchTypeSymbol(t: MatchType): string {
+  return t === MatchType.EQ ? '=' : t === MatchType.NEQ ? '!=' : t === MatchType.RE ? '=~' : '!~';
+}

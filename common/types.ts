@@ -1,0 +1,91 @@
+/**
+ * Core data model shared by every process. Pure types and tiny constructors; no I/O.
+ *
+ * Conventions: timestamps are integer milliseconds since the Unix epoch held in a `number`
+ * (exact below 2^53); values are float64 and are moved between typed arrays only by byte copies
+ * so that NaN payloads (the staleness marker in particular) survive bit-exact.
+ */
+
+/** A tenant id, already validated (see ingest/tenant.ts). */
+export type TenantId = string;
+
+/** Integer milliseconds since the Unix epoch. */
+export type TimeMs = number;
+
+/**
+ * A label set as a flat array `[name0, value0, name1, value1, …]`, sorted by name, names unique,
+ * no empty values. One array per series, never one object per label: cheap to build, hash and compare.
+ */
+export type Labels = readonly string[];
+
+/**
+ * A batch of samples for many series, stored column-wise.
+ * Samples of series `i` are at indexes `[sampleStart[i], sampleStart[i + 1])` of `tsMs` and `values`.
+ * `sampleStart.length === series.length + 1`. Within one series, samples are in the order received.
+ */
+export interface SampleBatch {
+  readonly series: Labels[];
+  readonly sampleStart: Uint32Array;
+  readonly tsMs: Float64Array;
+  /** Bit-exact float64 values; check staleness with `isStaleNaNAt` on the raw words, never with isNaN. */
+  readonly values: Float64Array;
+}
+
+/** Samples of one series over a time range, ascending by time, timestamps unique. */
+export interface SeriesSamples {
+  readonly labels: Labels;
+  readonly tsMs: Float64Array;
+  /** Bit-exact values, staleness markers included (the query engine interprets them). */
+  readonly values: Float64Array;
+}
+
+/** Label matcher kinds, numbered as in Prometheus's remote-read `LabelMatcher.Type`. */
+export const MatchType = { EQ: 0, NEQ: 1, RE: 2, NRE: 3 } as const;
+export type MatchType = (typeof MatchType)[keyof typeof MatchType];
+
+/** One label matcher: `name op "value"`. Regexes are fully anchored when compiled. */
+export interface Matcher {
+  readonly type: MatchType;
+  readonly name: string;
+  readonly value: string;
+}
+
+/** How many samples a write stored and, per stable error code, how many it rejected. */
+export interface WriteResult {
+  /** Samples stored (including identical re-sends, which are accepted as no-ops). */
+  samplesWritten: number;
+  rejected: RejectedSamples[];
+}
+
+/** Samples rejected for one reason within a write, with one example message for the user. */
+export interface RejectedSamples {
+  /** Stable error code from common/errors.ts, e.g. `sample-out-of-order`. */
+  code: string;
+  count: number;
+  /** A human-readable example naming the series, already cut to a sane length. */
+  example: string;
+}
+
+/** Staleness marker: float64 bits 0x7ff0000000000002 (Prometheus `value.StaleNaN`). */
+export const STALE_NAN_HI = 0x7ff00000;
+export const STALE_NAN_LO = 0x00000002;
+
+/**
+ * Whether element `i` of a Float64Array (viewed as little-endian u32 words) is the staleness marker.
+ * `words` must be a Uint32Array over the same buffer and byteOffset as the Float64Array.
+ */
+export function isStaleNaNAt(words: Uint32Array, i: number): boolean {
+  return words[2 * i + 1] === STALE_NAN_HI && words[2 * i] === STALE_NAN_LO;
+}
+
+/** A Uint32Array view over the same memory as `values`, for bit-level checks. */
+export function wordsOf(values: Float64Array): Uint32Array {
+  return new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+}
+
+/** Writes the staleness marker into element `i` of `values` without going through a JS number. */
+export function setStaleNaNAt(values: Float64Array, i: number): void {
+  const words = wordsOf(values);
+  words[2 * i] = STALE_NAN_LO;
+  words[2 * i + 1] = STALE_NAN_HI;
+}

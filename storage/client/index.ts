@@ -1,0 +1,7 @@
+/**
+ * The only entry point through which ingest/ and query/ reach storage.
+ * `StorageClient` is the contract; `createGrpcStorageClient` talks to any server of
+ * proto/storage/v1/storage.proto.
+ */
+export type { StorageClient } from './storage-client.js';
+export { createGrpcStorageClient, type GrpcStorageClientOptions } from './client.js';

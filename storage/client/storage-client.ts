@@ -1,0 +1,30 @@
+import type { Labels, Matcher, SampleBatch, SeriesSamples, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+
+/** Options of the metadata lookups. */
+export interface ClientLookupOptions {
+  readonly startMs: TimeMs;
+  readonly endMs: TimeMs;
+  /** 0 = unlimited. */
+  readonly limit: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What ingest and query need from storage. Every method rejects only with an AppError
+ * (transport failures become `unavailable`, deadlines `timeout`).
+ */
+export interface StorageClient {
+  /** Appends a batch; resolves once accepted samples are durable. Per-sample rejections are in the result. */
+  write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal): Promise<WriteResult>;
+  /**
+   * Samples of every series matching all matchers within [startMs, endMs] (inclusive), decoded,
+   * trimmed to the range, sorted by label set. Series with no sample in the range are omitted.
+   */
+  select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]>;
+  labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]>;
+  labelValues(tenant: TenantId, name: string, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]>;
+  series(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<Labels[]>;
+  /** Whether storage answers (for /-/ready). */
+  ready(): Promise<boolean>;
+  close(): void;
+}
