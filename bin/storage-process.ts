@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import { SqliteBackend } from '../storage/backend/sqlite/sqlite-backend.js';
+import { startStorageServer } from '../storage/server/main.js';
+
+/** What the storage service needs to start (plain data: it crosses into a worker thread). */
+export interface StorageProcessOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly maxMessageBytes: number;
+}
+
+/** A running storage service. */
+export interface RunningStorage {
+  readonly port: number;
+  /** Stops accepting calls, lets in-flight ones finish, then flushes and closes the backend. */
+  close(): Promise<void>;
+}
+
+/** Opens the embedded backend and serves it over gRPC. */
+export async function startStorageProcess(opts: StorageProcessOptions): Promise<RunningStorage> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const backend = SqliteBackend.open({ dataDir: opts.dataDir });
+  let server;
+  try {
+    server = await startStorageServer({ backend, host: opts.host, port: opts.port, maxMessageBytes: opts.maxMessageBytes });
+  } catch (err) {
+    await backend.close();
+    throw err;
+  }
+  const srv = server;
+  return {
+    port: srv.port,
+    async close() {
+      await srv.close();
+      await backend.close();
+    },
+  };
+}
