@@ -1,0 +1,58 @@
+/**
+ * X-Scope-OrgID → TenantId, with the Cortex tenant-id rules (limits-and-tenancy.md §1).
+ */
+import { AppError, ErrorKind, clip } from '../common/errors.js';
+import type { TenantId } from '../common/types.js';
+
+/** Longest tenant id, in bytes (the allowed charset is ASCII, so bytes = characters). */
+export const MAX_TENANT_ID_LENGTH = 150;
+
+/** How to treat a request without a tenant header. */
+export interface TenantOptions {
+  /** When true a missing header is 401; when false the request goes to `defaultTenant`. */
+  readonly requireTenantHeader: boolean;
+  readonly defaultTenant: string;
+}
+
+// Cortex's safe set: alphanumerics and ! - _ . * ' ( )
+const SAFE_CHAR = /^[a-zA-Z0-9!\-_.*'()]$/;
+
+function invalid(code: string, message: string): AppError {
+  return new AppError(ErrorKind.BadData, code, `${message} [err-${code}]`);
+}
+
+/**
+ * Validates a tenant id; returns it unchanged or throws AppError (bad_data) with a Cortex-like message.
+ * Multi-tenant ids (`a|b`) are rejected: they are only meaningful for federated reads.
+ */
+export function validateTenantId(id: string): TenantId {
+  if (id.includes('|')) {
+    throw invalid('tenant-id-multiple', `tenant ID '${clip(id)}' names several tenants; writes take exactly one`);
+  }
+  if (Buffer.byteLength(id, 'utf8') > MAX_TENANT_ID_LENGTH) {
+    throw invalid('tenant-id-too-long', `tenant ID is too long: max ${MAX_TENANT_ID_LENGTH} characters`);
+  }
+  for (const ch of id) {
+    if (!SAFE_CHAR.test(ch)) {
+      throw invalid('tenant-id-invalid-char', `tenant ID '${clip(id)}' contains unsupported character '${ch}'`);
+    }
+  }
+  if (id === '.' || id === '..') throw invalid('tenant-id-reserved', "tenant ID is '.' or '..'");
+  if (id === '__markers__') throw invalid('tenant-id-reserved', "tenant ID '__markers__' is reserved");
+  return id;
+}
+
+/**
+ * Resolves the tenant of a request from its X-Scope-OrgID header value. A missing or empty header
+ * yields `defaultTenant`, or 401 `missing-tenant` when the header is required.
+ */
+export function resolveTenant(headerValue: string | undefined, opts: TenantOptions): TenantId {
+  const id = headerValue?.trim() ?? '';
+  if (id === '') {
+    if (opts.requireTenantHeader) {
+      throw new AppError(ErrorKind.Unauthenticated, 'missing-tenant', 'no org id [err-missing-tenant]');
+    }
+    return opts.defaultTenant;
+  }
+  return validateTenantId(id);
+}

@@ -1,0 +1,329 @@
+/**
+ * Fast decoder of remote-write 1.0 `prometheus.WriteRequest` messages (proto/prometheus/remote.proto)
+ * straight into columnar arrays. It walks the wire format with the protobufjs `Reader` and a few
+ * hand-written helpers instead of building one JS object per sample as generated code would.
+ *
+ * Wire layout handled (field numbers from proto/prometheus/*.proto):
+ * ```
+ * WriteRequest  1: TimeSeries (repeated, len)   3: MetricMetadata (repeated, len; counted, skipped)
+ * TimeSeries    1: Label (len)   2: Sample (len)   3: Exemplar (len; counted)   4: Histogram (len; counted)
+ * Label         1: name (string)   2: value (string)
+ * Sample        1: value (double, fixed64 LE)   2: timestamp (int64 varint, ms)
+ * ```
+ * Anything else is skipped by wire type (forward compatibility). A known field number arriving with
+ * an unexpected wire type is also skipped, as generic proto3 decoders treat it as an unknown field.
+ */
+import protobuf from 'protobufjs/minimal.js';
+import { AppError, ErrorKind } from '../common/errors.js';
+import type { Labels } from '../common/types.js';
+
+/**
+ * The decoded request, column-wise and structurally a `SampleBatch` (common/types.ts).
+ * `series[i]` holds the labels exactly as received: flat pairs, possibly unsorted, possibly with
+ * empty values or duplicate names (ingest/validate.ts normalises them). Samples of series `i` sit
+ * at `[sampleStart[i], sampleStart[i + 1])` of `tsMs` and `values`. All arrays are freshly
+ * allocated per call and owned by the caller; they do not alias the input buffer.
+ */
+export interface DecodedWriteRequest {
+  readonly series: Labels[];
+  readonly sampleStart: Uint32Array;
+  readonly tsMs: Float64Array;
+  /** Bit-exact copies of the wire bytes; NaN payloads (staleness marker) preserved. */
+  readonly values: Float64Array;
+  /** Exemplars seen across all series (not decoded). */
+  readonly exemplarCount: number;
+  /** Native histogram samples seen across all series (not decoded). */
+  readonly histogramCount: number;
+  /** MetricMetadata entries seen (not decoded). */
+  readonly metadataCount: number;
+}
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+
+/** Text decoder for non-Buffer input (Buffer input uses the faster `utf8Slice`). */
+const textDecoder = new TextDecoder('utf-8');
+
+function malformed(message: string, cause?: unknown): AppError {
+  return new AppError(ErrorKind.BadData, 'bad-protobuf', `invalid protobuf WriteRequest: ${message} [err-bad-protobuf]`, { cause });
+}
+
+/**
+ * Growable column storage for one decode call. Capacity doubles; `words` aliases `values` so value
+ * bits are written as two u32 words and never pass through a JS number (which could canonicalise NaN).
+ */
+class Columns {
+  tsMs: Float64Array;
+  values: Float64Array;
+  words: Uint32Array;
+  n = 0;
+
+  constructor(capacity: number) {
+    this.tsMs = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+    this.words = new Uint32Array(this.values.buffer);
+  }
+
+  grow(): void {
+    const cap = this.tsMs.length * 2;
+    const ts = new Float64Array(cap);
+    ts.set(this.tsMs);
+    // Copy value bits via the word view: a byte copy, not a number round trip.
+    const words = new Uint32Array(cap * 2);
+    words.set(this.words);
+    this.tsMs = ts;
+    this.words = words;
+    this.values = new Float64Array(words.buffer);
+  }
+}
+
+/** Decoding state shared by the helpers below; one per call (no module-level mutable state). */
+interface State {
+  readonly r: protobuf.Reader;
+  readonly buf: Uint8Array;
+  readonly utf8: ((start: number, end: number) => string) | null;
+  readonly cols: Columns;
+  readonly intern: InternTable;
+  exemplars: number;
+  histograms: number;
+}
+
+/** Reads a length prefix and returns the end offset of the delimited payload, checked against `limit`. */
+function readEnd(s: State, limit: number): number {
+  const len = s.r.uint32();
+  const end = s.r.pos + len;
+  if (end > limit) throw malformed(`length ${len} at offset ${s.r.pos} runs past the end of its enclosing message`);
+  return end;
+}
+
+/** Reads a varint-encoded int64 as a number (two's complement for negatives; exact below 2^53). */
+function readInt64(s: State, limit: number): number {
+  const buf = s.buf;
+  let pos = s.r.pos;
+  let lo = 0;
+  let hi = 0;
+  let b = 0;
+  let done = false;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (pos >= limit) throw malformed('truncated varint');
+    b = buf[pos++] as number;
+    lo |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      s.r.pos = pos;
+      return lo >>> 0;
+    }
+  }
+  if (pos >= limit) throw malformed('truncated varint');
+  b = buf[pos++] as number;
+  lo |= (b & 0x7f) << 28;
+  hi = (b & 0x7f) >>> 4;
+  done = b < 0x80;
+  for (let shift = 3; !done && shift < 32; shift += 7) {
+    if (pos >= limit) throw malformed('truncated varint');
+    b = buf[pos++] as number;
+    hi |= (b & 0x7f) << shift;
+    done = b < 0x80;
+  }
+  if (!done) throw malformed('varint longer than 10 bytes');
+  s.r.pos = pos;
+  if (hi >>> 31 !== 0) {
+    // Negative: value = -(~bits + 1), computed on the two halves as LongBits.toNumber does.
+    let nlo = (~lo + 1) >>> 0;
+    let nhi = ~hi >>> 0;
+    if (nlo === 0) nhi = (nhi + 1) >>> 0;
+    return -(nlo + nhi * 4294967296);
+  }
+  return (lo >>> 0) + (hi >>> 0) * 4294967296;
+}
+
+/** Strings up to this many bytes go through the per-call intern table. */
+const INTERN_MAX_BYTES = 48;
+const INTERN_SLOTS = 4096;
+
+/**
+ * Per-call intern table for short strings: label names and most values repeat across series of
+ * one request, so returning the same string instance saves allocations and lets V8 reuse its
+ * cached hash in later Map lookups. Slot = FNV-1a of the bytes; a hit is verified byte by byte.
+ */
+class InternTable {
+  readonly strings: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS);
+  readonly bytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(INTERN_SLOTS);
+}
+
+function readString(s: State, limit: number): string {
+  const end = readEnd(s, limit);
+  const start = s.r.pos;
+  s.r.pos = end;
+  const n = end - start;
+  if (n === 0) return '';
+  if (n > INTERN_MAX_BYTES) return s.utf8 !== null ? s.utf8(start, end) : textDecoder.decode(s.buf.subarray(start, end));
+  const buf = s.buf;
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const t = s.intern;
+  const cached = t.bytes[slot];
+  if (cached !== undefined && cached.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (cached[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return t.strings[slot] as string;
+  }
+  const str = s.utf8 !== null ? s.utf8(start, end) : textDecoder.decode(buf.subarray(start, end));
+  t.bytes[slot] = buf.subarray(start, end); // a view: the table lives only as long as this call
+  t.strings[slot] = str;
+  return str;
+}
+
+function skipField(s: State, wireType: number, limit: number): void {
+  s.r.skipType(wireType);
+  if (s.r.pos > limit) throw malformed('field runs past the end of its enclosing message');
+}
+
+function readTag(s: State): number {
+  const tag = s.r.uint32();
+  if (tag >>> 3 === 0) throw malformed(`invalid field number 0 at offset ${s.r.pos}`);
+  return tag;
+}
+
+function decodeLabel(s: State, end: number, out: string[]): void {
+  let name = '';
+  let value = '';
+  const r = s.r;
+  while (r.pos < end) {
+    const tag = readTag(s);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1 && wt === WIRE_LEN) name = readString(s, end);
+    else if (field === 2 && wt === WIRE_LEN) value = readString(s, end);
+    else skipField(s, wt, end);
+  }
+  out.push(name, value);
+}
+
+function decodeSample(s: State, end: number): void {
+  const r = s.r;
+  const cols = s.cols;
+  if (cols.n === cols.tsMs.length) cols.grow();
+  const i = cols.n;
+  // Absent fields take proto3 defaults (0); the last occurrence of a field wins.
+  let ts = 0;
+  let lo = 0;
+  let hi = 0;
+  const buf = s.buf;
+  while (r.pos < end) {
+    const tag = readTag(s);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1 && wt === WIRE_FIXED64) {
+      const p = r.pos;
+      if (p + 8 > end) throw malformed('truncated double');
+      lo = ((buf[p] as number) | ((buf[p + 1] as number) << 8) | ((buf[p + 2] as number) << 16) | ((buf[p + 3] as number) << 24)) >>> 0;
+      hi = ((buf[p + 4] as number) | ((buf[p + 5] as number) << 8) | ((buf[p + 6] as number) << 16) | ((buf[p + 7] as number) << 24)) >>> 0;
+      r.pos = p + 8;
+    } else if (field === 2 && wt === WIRE_VARINT) {
+      ts = readInt64(s, end);
+    } else {
+      skipField(s, wt, end);
+    }
+  }
+  cols.tsMs[i] = ts;
+  // Little-endian word order, as everywhere in common/types.ts.
+  cols.words[2 * i] = lo;
+  cols.words[2 * i + 1] = hi;
+  cols.n = i + 1;
+}
+
+function decodeTimeSeries(s: State, end: number): Labels {
+  const labels: string[] = [];
+  const r = s.r;
+  while (r.pos < end) {
+    const tag = readTag(s);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (wt === WIRE_LEN && field >= 1 && field <= 4) {
+      const subEnd = readEnd(s, end);
+      if (field === 1) decodeLabel(s, subEnd, labels);
+      else if (field === 2) decodeSample(s, subEnd);
+      else {
+        if (field === 3) s.exemplars++;
+        else s.histograms++;
+        r.pos = subEnd;
+      }
+      if (r.pos !== subEnd) throw malformed('embedded message overran its length');
+    } else {
+      skipField(s, wt, end);
+    }
+  }
+  return labels;
+}
+
+/**
+ * Decodes a serialized (already decompressed) `prometheus.WriteRequest` into columns.
+ * Exemplars, native histograms and metadata are counted but not decoded. Labels keep the sender's
+ * order. Throws `AppError` (bad_data, code `bad-protobuf`) on malformed or truncated input; never
+ * loops forever (every step advances, every length is bounds-checked).
+ */
+export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
+  // A Buffer view (no copy) gives us the fast native UTF-8 slicer.
+  const nodeBuf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const utf8Slice = (nodeBuf as unknown as { utf8Slice?: (s: number, e: number) => string }).utf8Slice;
+  // A sample takes at least ~12 bytes on the wire in practice; start there and double as needed.
+  const cols = new Columns(Math.max(16, Math.min(1 << 20, (buf.length / 16) | 0)));
+  const s: State = {
+    r: protobuf.Reader.create(nodeBuf),
+    buf: nodeBuf,
+    utf8: typeof utf8Slice === 'function' ? utf8Slice.bind(nodeBuf) : null,
+    cols,
+    intern: new InternTable(),
+    exemplars: 0,
+    histograms: 0,
+  };
+  const series: Labels[] = [];
+  let starts = new Uint32Array(64);
+  let metadata = 0;
+  const len = nodeBuf.length;
+  const r = s.r;
+  try {
+    while (r.pos < len) {
+      const tag = readTag(s);
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (field === 1 && wt === WIRE_LEN) {
+        const end = readEnd(s, len);
+        if (series.length + 1 >= starts.length) {
+          const next = new Uint32Array(starts.length * 2);
+          next.set(starts);
+          starts = next;
+        }
+        starts[series.length] = cols.n;
+        series.push(decodeTimeSeries(s, end));
+        if (r.pos !== end) throw malformed('embedded message overran its length');
+      } else if (field === 3 && wt === WIRE_LEN) {
+        metadata++;
+        r.pos = readEnd(s, len);
+      } else {
+        skipField(s, wt, len);
+      }
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    // protobufjs throws RangeError ("index out of range") on truncation and Error on bad wire types.
+    throw malformed(err instanceof Error ? err.message : String(err), err);
+  }
+  starts[series.length] = cols.n;
+  return {
+    series,
+    sampleStart: starts.subarray(0, series.length + 1),
+    tsMs: cols.tsMs.subarray(0, cols.n),
+    values: cols.values.subarray(0, cols.n),
+    exemplarCount: s.exemplars,
+    histogramCount: s.histograms,
+    metadataCount: metadata,
+  };
+}

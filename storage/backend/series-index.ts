@@ -1,0 +1,113 @@
+import type { CompiledMatcher } from '../../common/matchers.js';
+import { MatchType, type Labels } from '../../common/types.js';
+import { EMPTY_POSTINGS, intersectAll, PostingsBuilder, unionAll, without } from '../postings.js';
+
+/**
+ * In-memory inverted index of one tenant: label name → value → sorted series ids, plus, per
+ * name, the ids of every series that has that label, and the universe of ids.
+ *
+ * Matchers are answered without scanning every series: `=` is a lookup, `=~` walks the values of
+ * one name, and matchers that accept the empty string (an absent label) subtract the series whose
+ * value they reject from the rest (the universe when no other matcher narrows it).
+ * Returned arrays are views or shared results: read-only, valid until the next `add`.
+ */
+export class SeriesIndex {
+  private readonly _values = new Map<string, Map<string, PostingsBuilder>>();
+  private readonly _byName = new Map<string, PostingsBuilder>();
+  private readonly _all = new PostingsBuilder(64);
+
+  /** Number of indexed series. */
+  get seriesCount(): number {
+    return this._all.length;
+  }
+
+  /** Indexes series `id` (a non-negative integer below 2^32) with its label pairs. */
+  add(id: number, labels: Labels): void {
+    this._all.push(id);
+    for (let i = 0; i < labels.length; i += 2) {
+      const name = labels[i] as string;
+      const value = labels[i + 1] as string;
+      let byValue = this._values.get(name);
+      if (byValue === undefined) {
+        byValue = new Map();
+        this._values.set(name, byValue);
+        this._byName.set(name, new PostingsBuilder());
+      }
+      let p = byValue.get(value);
+      if (p === undefined) {
+        p = new PostingsBuilder(1);
+        byValue.set(value, p);
+      }
+      p.push(id);
+      (this._byName.get(name) as PostingsBuilder).push(id);
+    }
+  }
+
+  /** All series ids, ascending. */
+  all(): Uint32Array {
+    return this._all.view();
+  }
+
+  /** Ids of series that have label `name` (any value). */
+  withName(name: string): Uint32Array {
+    return this._byName.get(name)?.view() ?? EMPTY_POSTINGS;
+  }
+
+  /** Ids of series with `name="value"`. */
+  withValue(name: string, value: string): Uint32Array {
+    return this._values.get(name)?.get(value)?.view() ?? EMPTY_POSTINGS;
+  }
+
+  /** Label names present in the index (unsorted). */
+  names(): IterableIterator<string> {
+    return this._byName.keys();
+  }
+
+  /** `[value, ids]` pairs of label `name` (unsorted); empty when the name is unknown. */
+  *values(name: string): IterableIterator<[string, Uint32Array]> {
+    const byValue = this._values.get(name);
+    if (byValue === undefined) return;
+    for (const [v, p] of byValue) yield [v, p.view()];
+  }
+
+  /** Ids of series matching every matcher; all series when `matchers` is empty. */
+  resolve(matchers: readonly CompiledMatcher[]): Uint32Array {
+    const positives: Uint32Array[] = [];
+    for (const cm of matchers) {
+      if (cm.matchesEmpty) continue;
+      const p = this._matching(cm);
+      if (p.length === 0) return EMPTY_POSTINGS;
+      positives.push(p);
+    }
+    let ids = positives.length > 0 ? intersectAll(positives) : this._all.view();
+    for (const cm of matchers) {
+      if (!cm.matchesEmpty || ids.length === 0) continue;
+      ids = without(ids, this._rejectedNonEmpty(cm));
+    }
+    return ids;
+  }
+
+  /** Ids whose (present) value of the matcher's label satisfies it. */
+  private _matching(cm: CompiledMatcher): Uint32Array {
+    const m = cm.matcher;
+    if (m.type === MatchType.EQ) return this.withValue(m.name, m.value);
+    if (m.type === MatchType.NEQ && m.value === '') return this.withName(m.name);
+    const byValue = this._values.get(m.name);
+    if (byValue === undefined) return EMPTY_POSTINGS;
+    const lists: Uint32Array[] = [];
+    for (const [v, p] of byValue) if (cm.matches(v)) lists.push(p.view());
+    return unionAll(lists);
+  }
+
+  /** Ids that have the matcher's label with a value the matcher rejects (for matchers accepting ''). */
+  private _rejectedNonEmpty(cm: CompiledMatcher): Uint32Array {
+    const m = cm.matcher;
+    if (m.type === MatchType.EQ) return this.withName(m.name); // `l=""`: the label must be absent
+    if (m.type === MatchType.NEQ) return this.withValue(m.name, m.value);
+    const byValue = this._values.get(m.name);
+    if (byValue === undefined) return EMPTY_POSTINGS;
+    const lists: Uint32Array[] = [];
+    for (const [v, p] of byValue) if (!cm.matches(v)) lists.push(p.view());
+    return unionAll(lists);
+  }
+}

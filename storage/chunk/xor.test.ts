@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { AppError, InvariantError } from '../../common/errors.js';
+import { wordsOf } from '../../common/types.js';
+import { decodeXorChunk, xorChunkSampleCount, XorEncoder, XorIterator } from './xor.js';
+
+/** Builds a Float64Array from a list of [hi, lo] word pairs or numbers. */
+function vals(list: readonly (number | readonly [number, number])[]): Float64Array {
+  const out = new Float64Array(list.length);
+  const w = wordsOf(out);
+  list.forEach((v, i) => {
+    if (typeof v === 'number') out[i] = v;
+    else {
+      w[2 * i + 1] = v[0];
+      w[2 * i] = v[1];
+    }
+  });
+  return out;
+}
+
+function encode(ts: readonly number[], values: Float64Array): Uint8Array {
+  const enc = new XorEncoder();
+  const w = wordsOf(values);
+  ts.forEach((t, i) => enc.append(t, w, i));
+  return enc.bytes();
+}
+
+/** Decodes into a buffer prefixed with sentinel samples to prove append-at-offset semantics. */
+function decodePrefixed(data: Uint8Array, prefix = 3): { ts: Float64Array; vs: Float64Array } {
+  const n = xorChunkSampleCount(data);
+  const ts = new Float64Array(prefix + n).fill(-7);
+  const vs = new Float64Array(prefix + n).fill(42);
+  expect(decodeXorChunk(data, ts, vs, prefix)).toBe(n);
+  for (let i = 0; i < prefix; i++) {
+    expect(ts[i]).toBe(-7);
+    expect(vs[i]).toBe(42);
+  }
+  return { ts: ts.subarray(prefix), vs: vs.subarray(prefix) };
+}
+
+function expectBitExact(actual: Float64Array, expected: Float64Array): void {
+  expect(Array.from(wordsOf(actual))).toEqual(Array.from(wordsOf(expected)));
+}
+
+const STALE: [number, number] = [0x7ff00000, 0x00000002];
+const QNAN_PAYLOAD: [number, number] = [0x7ff80000, 0x00000001];
+
+function seq(n: number, f: (i: number) => number): number[] {
+  return Array.from({ length: n }, (_, i) => f(i));
+}
+
+// Deterministic pseudo-random generator so failures reproduce.
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+const rnd = lcg(12345);
+const cases: { name: string; ts: number[]; vs: Float64Array }[] = [
+  { name: 'one sample', ts: [1_700_000_000_000], vs: vals([3.5]) },
+  { name: 'two samples', ts: [1000, 16_000], vs: vals([1, 2]) },
+  { name: 'const 120', ts: seq(120, (i) => 1_700_000_000_000 + i * 15_000), vs: vals(seq(120, () => 1)) },
+  { name: 'counter 120', ts: seq(120, (i) => 1_700_000_000_000 + i * 15_000), vs: vals(seq(120, (i) => i * 37)) },
+  {
+    name: 'noisy gauge',
+    ts: seq(120, (i) => 1_700_000_000_000 + i * 10_000),
+    vs: vals(seq(120, () => (rnd() - 0.5) * 1e6)),
+  },
+  {
+    name: 'special floats',
+    ts: seq(10, (i) => i * 1000),
+    vs: vals([NaN, Infinity, -Infinity, -0, 0, STALE, QNAN_PAYLOAD, Number.MIN_VALUE, -Number.MAX_VALUE, STALE]),
+  },
+  { name: 'stale markers only', ts: [5, 10, 15], vs: vals([STALE, STALE, STALE]) },
+  {
+    name: 'jittered timestamps',
+    ts: (() => {
+      let t = 1_700_000_000_000;
+      return seq(120, () => (t += 15_000 + Math.floor((rnd() - 0.5) * 400)));
+    })(),
+    vs: vals(seq(120, (i) => i % 7)),
+  },
+  {
+    name: 'large deltas (every dod tier)',
+    ts: [0, 1, 2, 10_000, 20_000, 100_000, 1_000_000, 1_000_001, 9e12, 9e12 + 1, 4e15, 4e15 + 5],
+    vs: vals(seq(12, (i) => i)),
+  },
+  { name: 'negative timestamps', ts: [-5_000_000_000_000, -4_000_000, -3_000, -1, 0, 7], vs: vals(seq(6, (i) => -i)) },
+  {
+    name: 'words with all bits varying',
+    ts: seq(6, (i) => i),
+    vs: vals([
+      [0xffffffff, 0xffffffff],
+      [0, 0],
+      [0x80000000, 1],
+      [1, 0x80000000],
+      [0xffffffff, 0],
+      [0, 0xffffffff],
+    ]),
+  },
+];
+
+describe('xor chunk round trip', () => {
+  it.each(cases)('$name', ({ ts, vs }) => {
+    const data = encode(ts, vs);
+    expect(xorChunkSampleCount(data)).toBe(ts.length);
+    const out = decodePrefixed(data);
+    expect(Array.from(out.ts)).toEqual(ts);
+    expectBitExact(out.vs, vs);
+  });
+
+  it('header is the big-endian sample count', () => {
+    const data = encode(seq(300, (i) => i), vals(seq(300, () => 0)));
+    expect([data[0], data[1]]).toEqual([1, 44]);
+  });
+
+  it('reports min/max time and last value words', () => {
+    const enc = new XorEncoder();
+    expect(enc.count).toBe(0);
+    const vs = vals([1, STALE]);
+    enc.append(10, wordsOf(vs), 0);
+    enc.append(20, wordsOf(vs), 1);
+    expect([enc.count, enc.minTimeMs, enc.maxTimeMs, enc.lastValueHi, enc.lastValueLo]).toEqual([2, 10, 20, ...STALE]);
+  });
+
+  it('compresses a constant series to two bits per sample', () => {
+    const data = encode(seq(120, (i) => i * 15_000), vals(seq(120, () => 1)));
+    // header 2 + t0 varint 1 + value 8 + delta varint 2 + (1 + 118 × 2) bits → 43 bytes
+    expect(data.length).toBe(43);
+  });
+
+  // Golden bytes derived by hand from the layout diagram in xor.ts; keep both in sync.
+  it('matches the golden encoding', () => {
+    const data = encode([1000, 2000, 3000, 3500], vals([1, 1, 2, STALE]));
+    expect(Buffer.from(data).toString('hex')).toBe('0004d00f3ff0000000000000e8073097ffef83317bff80000000000010');
+  });
+});
+
+describe('XorEncoder.resume', () => {
+  it.each(cases.filter((c) => c.ts.length >= 2))('continues $name at every split point', ({ ts, vs }) => {
+    const full = encode(ts, vs);
+    const w = wordsOf(vs);
+    for (let split = 0; split <= ts.length; split++) {
+      const first = encode(ts.slice(0, split), vs.slice(0, split));
+      const enc = XorEncoder.resume(first);
+      expect(enc.count).toBe(split);
+      for (let i = split; i < ts.length; i++) enc.append(ts[i] as number, w, i);
+      expect(enc.bytes()).toEqual(full);
+    }
+  });
+
+  it('resumed state rejects non-increasing timestamps', () => {
+    const enc = XorEncoder.resume(encode([1, 2], vals([1, 2])));
+    expect(() => enc.append(2, wordsOf(vals([5])), 0)).toThrow(InvariantError);
+  });
+});
+
+describe('corrupt chunks', () => {
+  const good = encode(cases[4]!.ts, cases[4]!.vs);
+  const big = new Float64Array(70_000);
+
+  it.each([
+    { name: 'empty', data: new Uint8Array(0) },
+    { name: 'header only, count 1', data: new Uint8Array([0, 1]) },
+    { name: 'truncated mid chunk', data: good.subarray(0, good.length >> 1) },
+    { name: 'count larger than data', data: Uint8Array.from([0xff, 0xff, ...good.subarray(2)]) },
+    { name: 'endless varint', data: new Uint8Array([0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) },
+    // Second sample: delta 0 is impossible (timestamps strictly increase).
+    { name: 'zero delta', data: new Uint8Array([0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) },
+  ])('$name throws chunk-corrupt', ({ data }) => {
+    let err: unknown;
+    try {
+      decodeXorChunk(data, big, big, 0);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('chunk-corrupt');
+  });
+
+  it('random garbage never hangs and throws only chunk-corrupt', () => {
+    const r = lcg(99);
+    for (let k = 0; k < 2000; k++) {
+      const data = new Uint8Array(2 + Math.floor(r() * 64));
+      for (let i = 0; i < data.length; i++) data[i] = Math.floor(r() * 256);
+      try {
+        decodeXorChunk(data, big, big, 0);
+      } catch (e) {
+        expect((e as AppError).code).toBe('chunk-corrupt');
+      }
+    }
+  });
+
+  it('bit flips of a valid chunk decode or throw chunk-corrupt', () => {
+    for (let bit = 16; bit < good.length * 8; bit++) {
+      const data = good.slice();
+      data[bit >>> 3] = (data[bit >>> 3] as number) ^ (0x80 >>> (bit & 7));
+      try {
+        decodeXorChunk(data, big, big, 0);
+      } catch (e) {
+        expect((e as AppError).code).toBe('chunk-corrupt');
+      }
+    }
+  });
+});
+
+describe('XorIterator', () => {
+  it('is reusable via reset', () => {
+    const it1 = new XorIterator();
+    const a = encode([1, 2, 3], vals([1, 2, 3]));
+    const b = encode([10, 20], vals([STALE, 5]));
+    it1.reset(a);
+    let n = 0;
+    while (it1.next()) n++;
+    expect(n).toBe(3);
+    it1.reset(b);
+    expect(it1.next()).toBe(true);
+    expect([it1.t, it1.vHi, it1.vLo]).toEqual([10, ...STALE]);
+    expect(it1.next()).toBe(true);
+    expect(it1.next()).toBe(false);
+  });
+});

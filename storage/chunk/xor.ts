@@ -1,0 +1,395 @@
+/**
+ * Gorilla-style XOR chunk codec (the float chunk format Prometheus's TSDB popularised; written
+ * here from the published scheme, not copied).
+ *
+ * Layout (bits are written most-significant first; "|" separates fields, nothing is aligned
+ * after the header except by accident):
+ *
+ * ```
+ * byte 0      byte 1      byte 2 …
+ * +-----------+-----------+------------------------------------------------------------------+
+ * | count (uint16, big-endian) | sample 0 | sample 1 | sample 2 | … | zero padding to a byte |
+ * +-----------+-----------+------------------------------------------------------------------+
+ *
+ * sample 0:  t0 as zigzag LEB128 varint (1–8 bytes) | value bits 63..0 raw (hi word, then lo word)
+ * sample 1:  (t1 − t0) as unsigned LEB128 varint    | value as XOR (below)
+ * sample n≥2: dod = (tn − tn−1) − (tn−1 − tn−2), then value as XOR:
+ *     '0'                      dod == 0
+ *     '10'   + 14-bit two's-complement dod   (−2^13 ≤ dod < 2^13)
+ *     '110'  + 17-bit two's-complement dod   (−2^16 ≤ dod < 2^16)
+ *     '1110' + 20-bit two's-complement dod   (−2^19 ≤ dod < 2^19)
+ *     '1111' + 64-bit two's-complement dod
+ *
+ * value XOR (x = bits(v) ^ bits(previous v)):
+ *     '0'                                   x == 0 (same bits as previous)
+ *     '10' + meaningful bits                x fits in the previous leading/trailing-zero window:
+ *                                           (64 − leading − trailing) bits of x >> trailing
+ *     '11' + leading (5 bits, capped at 31) + sigbits (6 bits; 0 stands for 64)
+ *          + sigbits bits of x >> trailing  a new window; trailing = 64 − leading − sigbits
+ * ```
+ *
+ * Timestamps are integer ms in a JS number; every sample must be strictly newer than the previous
+ * one. Values never pass through float arithmetic: they travel as two uint32 words (lo, hi, the
+ * little-endian layout of a Float64Array viewed as Uint32Array), so NaN payloads such as the
+ * staleness marker, ±Inf and −0 are preserved bit-exact.
+ */
+import { InvariantError } from '../../common/errors.js';
+import { BitReader, BitWriter, chunkCorrupt } from './bitstream.js';
+
+/** Most samples one chunk can hold (the header is a uint16). */
+export const XOR_MAX_SAMPLES = 0xffff;
+
+const TWO_POW_32 = 4294967296;
+/** Sentinel for "no leading/trailing window yet" (valid windows have leading ≤ 31). */
+const NO_WINDOW = 0xff;
+
+function ctz32(x: number): number {
+  // Isolate the lowest set bit, then count the zeros above it.
+  return 31 - Math.clz32(x & -x);
+}
+
+/**
+ * Incremental XOR chunk encoder. Holds the whole chunk in a growable buffer; `bytes()` copies it.
+ * Monomorphic: all fields are set in the constructor.
+ */
+export class XorEncoder {
+  private readonly _w: BitWriter;
+  private _count = 0;
+  private _minT = Infinity;
+  private _t = -Infinity;
+  private _tDelta = 0;
+  private _vHi = 0;
+  private _vLo = 0;
+  private _leading = NO_WINDOW;
+  private _trailing = 0;
+
+  /** Starts an empty chunk. */
+  constructor() {
+    this._w = new BitWriter(32);
+    this._w.writeBits(0, 16); // header placeholder
+  }
+
+  /** Number of samples in the chunk. */
+  get count(): number {
+    return this._count;
+  }
+
+  /** Timestamp of the first sample; Infinity when empty. */
+  get minTimeMs(): number {
+    return this._minT;
+  }
+
+  /** Timestamp of the last sample; -Infinity when empty. */
+  get maxTimeMs(): number {
+    return this._t;
+  }
+
+  /** High (sign/exponent) uint32 word of the last value; 0 when empty. */
+  get lastValueHi(): number {
+    return this._vHi;
+  }
+
+  /** Low uint32 word of the last value; 0 when empty. */
+  get lastValueLo(): number {
+    return this._vLo;
+  }
+
+  /** Encoded size in bytes, header included. */
+  get byteLength(): number {
+    return this._w.byteLength;
+  }
+
+  /**
+   * Appends a sample whose value is `valueWords[2i]` (lo) and `valueWords[2i + 1]` (hi).
+   * `tMs` must be a safe integer strictly greater than the previous timestamp; callers enforce
+   * this (breaking it is a bug, hence InvariantError).
+   */
+  append(tMs: number, valueWords: Uint32Array, i: number): void {
+    const lo = valueWords[2 * i] as number;
+    const hi = valueWords[2 * i + 1] as number;
+    if (!Number.isSafeInteger(tMs)) throw new InvariantError(`xor chunk: timestamp ${tMs} is not a safe integer`);
+    if (this._count >= XOR_MAX_SAMPLES) throw new InvariantError('xor chunk: sample count overflow');
+    const w = this._w;
+    if (this._count === 0) {
+      w.writeVarint(tMs);
+      w.writeBits(hi, 32);
+      w.writeBits(lo, 32);
+      this._minT = tMs;
+    } else {
+      if (tMs <= this._t) throw new InvariantError(`xor chunk: timestamp ${tMs} not after ${this._t}`);
+      const delta = tMs - this._t;
+      if (this._count === 1) {
+        w.writeUvarint(delta);
+      } else {
+        this._writeDod(delta - this._tDelta);
+      }
+      this._tDelta = delta;
+      this._writeValue(hi, lo);
+    }
+    this._t = tMs;
+    this._vHi = hi;
+    this._vLo = lo;
+    this._count++;
+    w.setByte(0, this._count >>> 8);
+    w.setByte(1, this._count & 0xff);
+  }
+
+  /** A copy of the encoded chunk, header included. */
+  bytes(): Uint8Array {
+    return this._w.bytes();
+  }
+
+  /**
+   * An encoder that continues appending to an existing chunk (`data` is copied, not kept).
+   * Throws `chunk-corrupt` if `data` does not decode.
+   */
+  static resume(data: Uint8Array): XorEncoder {
+    const enc = new XorEncoder();
+    const it = new XorIterator();
+    it.reset(data);
+    while (it.next()) {
+      /* decode to the end to recover the encoder state */
+    }
+    if (it.count === 0) return enc;
+    enc._count = it.count;
+    enc._minT = it.firstT;
+    enc._t = it.t;
+    enc._tDelta = it.tDelta;
+    enc._vHi = it.vHi;
+    enc._vLo = it.vLo;
+    enc._leading = it.leading;
+    enc._trailing = it.trailing;
+    // Continue at the exact bit after the last sample, not at the byte boundary: the padding of
+    // the last byte belongs to the next sample.
+    enc._w.resetFrom(data, it.bitPosition);
+    return enc;
+  }
+
+  private _writeDod(dod: number): void {
+    const w = this._w;
+    if (dod === 0) {
+      w.writeBit(0);
+    } else if (dod >= -0x2000 && dod < 0x2000) {
+      w.writeBits(0b10, 2);
+      w.writeBits(dod & 0x3fff, 14);
+    } else if (dod >= -0x10000 && dod < 0x10000) {
+      w.writeBits(0b110, 3);
+      w.writeBits(dod & 0x1ffff, 17);
+    } else if (dod >= -0x80000 && dod < 0x80000) {
+      w.writeBits(0b1110, 4);
+      w.writeBits(dod & 0xfffff, 20);
+    } else {
+      w.writeBits(0b1111, 4);
+      // Two's complement over 64 bits without BigInt: floor division gives the high word,
+      // ToUint32 (>>> 0) the low word, both exact for safe integers.
+      w.writeBits(Math.floor(dod / TWO_POW_32), 32);
+      w.writeBits(dod >>> 0, 32);
+    }
+  }
+
+  private _writeValue(hi: number, lo: number): void {
+    const w = this._w;
+    const xhi = (hi ^ this._vHi) >>> 0;
+    const xlo = (lo ^ this._vLo) >>> 0;
+    if (xhi === 0 && xlo === 0) {
+      w.writeBit(0);
+      return;
+    }
+    w.writeBit(1);
+    let leading = xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo);
+    const trailing = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
+    if (leading > 31) leading = 31; // the field is 5 bits wide
+    if (this._leading !== NO_WINDOW && leading >= this._leading && trailing >= this._trailing) {
+      w.writeBit(0);
+      writeShifted(w, xhi, xlo, this._trailing, 64 - this._leading - this._trailing);
+      return;
+    }
+    this._leading = leading;
+    this._trailing = trailing;
+    const sig = 64 - leading - trailing;
+    w.writeBit(1);
+    w.writeBits(leading, 5);
+    w.writeBits(sig & 63, 6); // 64 wraps to 0
+    writeShifted(w, xhi, xlo, trailing, sig);
+  }
+}
+
+/** Writes the low `n` bits of (hi:lo >> shift), 0 ≤ shift < 64. */
+function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: number): void {
+  let sh: number;
+  let sl: number;
+  if (shift === 0) {
+    sh = hi;
+    sl = lo;
+  } else if (shift < 32) {
+    sl = (lo >>> shift) | (hi << (32 - shift));
+    sh = hi >>> shift;
+  } else {
+    sl = hi >>> (shift - 32);
+    sh = 0;
+  }
+  w.writeBits64(sh, sl, n);
+}
+
+/**
+ * Sequential reader of an XOR chunk. Reuse one instance via `reset(bytes)`. After `next()` returns
+ * true, `t`, `vHi`, `vLo` hold the current sample. Every malformed input throws `chunk-corrupt`.
+ */
+export class XorIterator {
+  private readonly _r = new BitReader();
+  /** Samples announced by the header. */
+  count = 0;
+  /** Samples read so far. */
+  read = 0;
+  /** Timestamp of the first sample (valid once one sample was read). */
+  firstT = 0;
+  /** Current timestamp (ms). */
+  t = 0;
+  /** Previous timestamp delta. */
+  tDelta = 0;
+  /** Current value, high uint32 word. */
+  vHi = 0;
+  /** Current value, low uint32 word. */
+  vLo = 0;
+  /** Current leading-zero window (0xff: none yet). */
+  leading = NO_WINDOW;
+  /** Current trailing-zero window. */
+  trailing = 0;
+
+  /** Points the iterator at a chunk; throws `chunk-corrupt` if the header is missing. */
+  reset(data: Uint8Array): void {
+    if (data.length < 2) throw chunkCorrupt(`chunk of ${data.length} bytes has no header`);
+    this.count = ((data[0] as number) << 8) | (data[1] as number);
+    this._r.reset(data, 16);
+    this.read = 0;
+    this.firstT = 0;
+    this.t = 0;
+    this.tDelta = 0;
+    this.vHi = 0;
+    this.vLo = 0;
+    this.leading = NO_WINDOW;
+    this.trailing = 0;
+  }
+
+  /** Bit position right after the last sample read. */
+  get bitPosition(): number {
+    return this._r.position;
+  }
+
+  /** Advances to the next sample; false at the end of the chunk. */
+  next(): boolean {
+    if (this.read >= this.count) return false;
+    const r = this._r;
+    if (this.read === 0) {
+      const t = r.readVarint();
+      if (!Number.isSafeInteger(t)) throw chunkCorrupt('first timestamp out of range');
+      this.t = t;
+      this.firstT = t;
+      this.vHi = r.readBits(32);
+      this.vLo = r.readBits(32);
+    } else {
+      let delta: number;
+      if (this.read === 1) {
+        delta = r.readUvarint();
+      } else {
+        delta = this.tDelta + this._readDod();
+      }
+      const t = this.t + delta;
+      if (delta <= 0 || !Number.isSafeInteger(t)) throw chunkCorrupt(`timestamps not increasing at sample ${this.read}`);
+      this.t = t;
+      this.tDelta = delta;
+      this._readValue();
+    }
+    this.read++;
+    return true;
+  }
+
+  private _readDod(): number {
+    const r = this._r;
+    if (r.readBit() === 0) return 0;
+    if (r.readBit() === 0) return signExtend(r.readBits(14), 14);
+    if (r.readBit() === 0) return signExtend(r.readBits(17), 17);
+    if (r.readBit() === 0) return signExtend(r.readBits(20), 20);
+    const hi = r.readBits(32) | 0;
+    const lo = r.readBits(32);
+    return hi * TWO_POW_32 + lo;
+  }
+
+  private _readValue(): void {
+    const r = this._r;
+    if (r.readBit() === 0) return; // same bits as previous
+    if (r.readBit() === 1) {
+      const leading = r.readBits(5);
+      let sig = r.readBits(6);
+      if (sig === 0) sig = 64;
+      const trailing = 64 - leading - sig;
+      if (trailing < 0) throw chunkCorrupt(`bad xor window at sample ${this.read}`);
+      this.leading = leading;
+      this.trailing = trailing;
+    } else if (this.leading === NO_WINDOW) {
+      throw chunkCorrupt(`xor window reused before being set at sample ${this.read}`);
+    }
+    const trailing = this.trailing;
+    const sig = 64 - this.leading - trailing;
+    let mhi = 0;
+    let mlo: number;
+    if (sig > 32) {
+      mhi = r.readBits(sig - 32);
+      mlo = r.readBits(32);
+    } else {
+      mlo = r.readBits(sig);
+    }
+    let xhi: number;
+    let xlo: number;
+    if (trailing === 0) {
+      xhi = mhi;
+      xlo = mlo;
+    } else if (trailing < 32) {
+      xhi = (mhi << trailing) | (mlo >>> (32 - trailing));
+      xlo = mlo << trailing;
+    } else {
+      xhi = mlo << (trailing - 32);
+      xlo = 0;
+    }
+    this.vHi = (this.vHi ^ xhi) >>> 0;
+    this.vLo = (this.vLo ^ xlo) >>> 0;
+  }
+}
+
+function signExtend(v: number, bits: number): number {
+  const half = 2 ** (bits - 1);
+  return v >= half ? v - 2 * half : v;
+}
+
+/** Number of samples in an XOR chunk, from its header; throws `chunk-corrupt` if there is none. */
+export function xorChunkSampleCount(data: Uint8Array): number {
+  if (data.length < 2) throw chunkCorrupt(`chunk of ${data.length} bytes has no header`);
+  return ((data[0] as number) << 8) | (data[1] as number);
+}
+
+/** Reused across calls: decoding is synchronous, so one iterator suffices. */
+const sharedIterator = new XorIterator();
+
+/**
+ * Decodes every sample of an XOR chunk into `tsOut` / `valuesOut` starting at `outOffset`
+ * (earlier elements are left untouched) and returns the number written. Values are written
+ * bit-exact through a Uint32Array view of `valuesOut`. Throws `chunk-corrupt` on malformed data;
+ * the outputs must have room for `xorChunkSampleCount(data)` samples after `outOffset`.
+ */
+export function decodeXorChunk(data: Uint8Array, tsOut: Float64Array, valuesOut: Float64Array, outOffset: number): number {
+  const it = sharedIterator;
+  it.reset(data);
+  const n = it.count;
+  if (outOffset < 0 || outOffset + n > tsOut.length || outOffset + n > valuesOut.length) {
+    throw new InvariantError(`decodeXorChunk: output too small for ${n} samples at offset ${outOffset}`);
+  }
+  const words = new Uint32Array(valuesOut.buffer, valuesOut.byteOffset, valuesOut.length * 2);
+  let k = outOffset;
+  while (it.next()) {
+    tsOut[k] = it.t;
+    words[2 * k] = it.vLo;
+    words[2 * k + 1] = it.vHi;
+    k++;
+  }
+  return n;
+}

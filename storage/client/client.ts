@@ -1,0 +1,230 @@
+/**
+ * StorageClient over gRPC (`promstore.storage.v1.Storage`). Every call carries a deadline, an
+ * AbortSignal cancels the call, idempotent reads are retried once on UNAVAILABLE, and every failure
+ * is an AppError rebuilt from the gRPC status and the server's `x-error-kind`/`x-error-code`
+ * trailers (fromGrpc): a server that is down gives kind `unavailable`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AppError, ErrorKind, fromGrpc, toAppError } from '../../common/errors.js';
+import type { Labels, Matcher, SampleBatch, SeriesSamples, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+import type { MatcherMsg, SelectedSeriesMsg, SelectRequestMsg, SelectResponseMsg, WriteRequestMsg } from '../../proto/index.js';
+import { ERROR_CODE_KEY, ERROR_KIND_KEY, storageServiceDefinition as def } from '../rpc.js';
+import { decodeSelectedSeries } from './decode.js';
+import type { ClientLookupOptions, StorageClient } from './storage-client.js';
+
+/** Options of createGrpcStorageClient. */
+export interface GrpcStorageClientOptions {
+  /** `host:port` of the storage service. */
+  readonly address: string;
+  /** Deadline of each call (a retry shares the original deadline), ms. */
+  readonly timeoutMs: number;
+  /** Largest gRPC message sent or received, bytes. */
+  readonly maxMessageBytes: number;
+}
+
+/** Tenant used by ready(): a cheap lookup that touches no real tenant's data. */
+const READY_TENANT = '__ready__';
+/** ready() answers within this long even when the RPC timeout is large, ms. */
+const READY_TIMEOUT_MS = 2000;
+
+function firstString(md: grpc.Metadata | undefined, key: string): string | undefined {
+  const v = md?.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** AppError from a grpc-js call error (the only place the client interprets gRPC statuses). */
+function fromServiceError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as Partial<grpc.ServiceError>;
+  if (typeof e.code !== 'number') return toAppError(err);
+  return fromGrpc(e.code, e.details ?? e.message ?? '', firstString(e.metadata, ERROR_KIND_KEY), firstString(e.metadata, ERROR_CODE_KEY));
+}
+
+function canceledError(): AppError {
+  return new AppError(ErrorKind.Canceled, 'storage-canceled', 'storage: request canceled');
+}
+
+function toMatcherMsgs(matchers: readonly Matcher[]): MatcherMsg[] {
+  return matchers.map((m) => ({ type: m.type, name: m.name, value: m.value }));
+}
+
+/** Bytes of elements [from, to) of a Float64Array, as a view (no copy). */
+function bytesView(arr: Float64Array, from: number, to: number): Uint8Array {
+  return new Uint8Array(arr.buffer, arr.byteOffset + from * 8, (to - from) * 8);
+}
+
+/**
+ * Packs a SampleBatch into the columnar WriteRequest: label strings flat, per-series pair and
+ * sample counts, timestamps/values as byte views of the batch's arrays (no copies).
+ */
+export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch): WriteRequestMsg {
+  const n = batch.series.length;
+  const labelStrings: string[] = [];
+  const labelPairCounts = new Array<number>(n);
+  const sampleCounts = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const l = batch.series[i] as Labels;
+    for (let j = 0; j < l.length; j++) labelStrings.push(l[j] as string);
+    labelPairCounts[i] = l.length >>> 1;
+    sampleCounts[i] = (batch.sampleStart[i + 1] as number) - (batch.sampleStart[i] as number);
+  }
+  const from = n === 0 ? 0 : (batch.sampleStart[0] as number);
+  const to = n === 0 ? 0 : (batch.sampleStart[n] as number);
+  return {
+    tenant,
+    labelStrings,
+    labelPairCounts,
+    sampleCounts,
+    timestamps: bytesView(batch.tsMs, from, to),
+    values: bytesView(batch.values, from, to),
+  };
+}
+
+/** Creates a client; the channel connects lazily on the first call. `close()` releases it. */
+export function createGrpcStorageClient(opts: GrpcStorageClientOptions): StorageClient {
+  const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': opts.maxMessageBytes,
+    'grpc.max_send_message_length': opts.maxMessageBytes,
+  });
+
+  /** One unary attempt. */
+  function unaryOnce<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req, deadline: Date, signal: AbortSignal | undefined): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      if (signal?.aborted === true) {
+        reject(canceledError());
+        return;
+      }
+      let onAbort: (() => void) | undefined;
+      try {
+        const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, req, new grpc.Metadata(), { deadline }, (err, res) => {
+          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          if (err !== null || res === undefined) reject(fromServiceError(err ?? new Error('empty response')));
+          else resolve(res);
+        });
+        if (signal !== undefined) {
+          onAbort = () => call.cancel();
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+      } catch (err) {
+        reject(toAppError(err));
+      }
+    });
+  }
+
+  /** Runs `attempt` and, for idempotent reads, once more after UNAVAILABLE (same deadline). */
+  async function withRetry<T>(attempt: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof AppError) || err.kind !== ErrorKind.Unavailable || signal?.aborted === true) throw err;
+      return attempt();
+    }
+  }
+
+  function deadlineIn(ms: number): Date {
+    return new Date(Date.now() + ms);
+  }
+
+  /** Collects one Select stream. Rejects with a retryable `unavailable` only when no data arrived. */
+  function selectOnce(req: SelectRequestMsg, deadline: Date, signal: AbortSignal | undefined): Promise<SelectedSeriesMsg[]> {
+    return new Promise<SelectedSeriesMsg[]>((resolve, reject) => {
+      if (signal?.aborted === true) {
+        reject(canceledError());
+        return;
+      }
+      const out: SelectedSeriesMsg[] = [];
+      let settled = false;
+      let onAbort: (() => void) | undefined;
+      const finish = (err: AppError | null): void => {
+        if (settled) return;
+        settled = true;
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+        if (err === null) resolve(out);
+        else reject(err);
+      };
+      let call: grpc.ClientReadableStream<SelectResponseMsg>;
+      try {
+        call = client.makeServerStreamRequest(def.Select.path, def.Select.requestSerialize, def.Select.responseDeserialize, req, new grpc.Metadata(), { deadline });
+      } catch (err) {
+        finish(toAppError(err));
+        return;
+      }
+      call.on('data', (msg: SelectResponseMsg) => {
+        for (const s of msg.series) out.push(s);
+      });
+      call.on('error', (err) => finish(fromServiceError(err)));
+      call.on('status', (status: grpc.StatusObject) => {
+        if (status.code === grpc.status.OK) finish(null);
+      });
+      if (signal !== undefined) {
+        onAbort = () => call.cancel();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  return {
+    async write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal): Promise<WriteResult> {
+      // Not retried here: the caller (ingest → Prometheus) owns retries of writes.
+      const res = await unaryOnce(def.Write, batchToWriteRequest(tenant, batch), deadlineIn(opts.timeoutMs), signal);
+      return {
+        samplesWritten: res.samplesWritten,
+        rejected: res.rejected.map((r) => ({ code: r.code, count: r.count, example: r.example })),
+      };
+    },
+
+    async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
+      const req = { tenant, matchers: toMatcherMsgs(matchers), startMs, endMs };
+      const deadline = deadlineIn(opts.timeoutMs);
+      const series = await withRetry(() => selectOnce(req, deadline, signal), signal);
+      try {
+        return decodeSelectedSeries(series, startMs, endMs);
+      } catch (err) {
+        throw toAppError(err);
+      }
+    },
+
+    async labelNames(tenant: TenantId, matchers: readonly Matcher[], o: ClientLookupOptions): Promise<string[]> {
+      const req = { tenant, matchers: toMatcherMsgs(matchers), startMs: o.startMs, endMs: o.endMs, limit: o.limit };
+      const deadline = deadlineIn(opts.timeoutMs);
+      const res = await withRetry(() => unaryOnce(def.LabelNames, req, deadline, o.signal), o.signal);
+      return [...res.names];
+    },
+
+    async labelValues(tenant: TenantId, name: string, matchers: readonly Matcher[], o: ClientLookupOptions): Promise<string[]> {
+      const req = { tenant, name, matchers: toMatcherMsgs(matchers), startMs: o.startMs, endMs: o.endMs, limit: o.limit };
+      const deadline = deadlineIn(opts.timeoutMs);
+      const res = await withRetry(() => unaryOnce(def.LabelValues, req, deadline, o.signal), o.signal);
+      return [...res.values];
+    },
+
+    async series(tenant: TenantId, matchers: readonly Matcher[], o: ClientLookupOptions): Promise<Labels[]> {
+      const req = { tenant, matchers: toMatcherMsgs(matchers), startMs: o.startMs, endMs: o.endMs, limit: o.limit };
+      const deadline = deadlineIn(opts.timeoutMs);
+      const res = await withRetry(() => unaryOnce(def.Series, req, deadline, o.signal), o.signal);
+      const out = new Array<Labels>(res.labelPairCounts.length);
+      let li = 0;
+      for (let i = 0; i < out.length; i++) {
+        const end = li + (res.labelPairCounts[i] as number) * 2;
+        out[i] = res.labelStrings.slice(li, end);
+        li = end;
+      }
+      return out;
+    },
+
+    async ready(): Promise<boolean> {
+      const req = { tenant: READY_TENANT, matchers: [], startMs: 0, endMs: 0, limit: 1 };
+      const deadline = deadlineIn(Math.min(opts.timeoutMs, READY_TIMEOUT_MS));
+      try {
+        await withRetry(() => unaryOnce(def.LabelNames, req, deadline, undefined), undefined);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    close(): void {
+      client.close();
+    },
+  };
+}

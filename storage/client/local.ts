@@ -1,0 +1,61 @@
+/**
+ * A StorageClient that calls a Backend in the same process: the gRPC client's contract without the
+ * transport. For route and engine tests over MemoryBackend; production wiring uses the gRPC client.
+ */
+import { AppError, ErrorKind, toAppError } from '../../common/errors.js';
+import type { Labels, Matcher, SampleBatch, SeriesSamples, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+import type { Backend } from '../backend/backend.js';
+import { decodeSelectedSeries } from './decode.js';
+import type { ClientLookupOptions, StorageClient } from './storage-client.js';
+
+/** Tenant used by ready(): a cheap lookup that touches no real tenant's data. */
+const READY_TENANT = '__ready__';
+
+function checkSignal(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new AppError(ErrorKind.Canceled, 'storage-canceled', 'storage: request canceled');
+}
+
+/** Runs `fn`, turning anything it throws into an AppError. */
+async function call<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    checkSignal(signal);
+    return await fn();
+  } catch (err) {
+    throw toAppError(err);
+  }
+}
+
+/**
+ * Returns a StorageClient over `backend`. The caller keeps owning the backend: `close()` does not
+ * close it. Rejections are always AppErrors; an aborted signal rejects with kind `canceled`.
+ */
+export function createLocalStorageClient(backend: Backend): StorageClient {
+  return {
+    write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal): Promise<WriteResult> {
+      return call(signal, () => backend.append(tenant, batch));
+    },
+    select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
+      return call(signal, async () => decodeSelectedSeries(await backend.select(tenant, matchers, startMs, endMs), startMs, endMs));
+    },
+    labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]> {
+      return call(opts.signal, () => backend.labelNames(tenant, matchers, opts));
+    },
+    labelValues(tenant: TenantId, name: string, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]> {
+      return call(opts.signal, () => backend.labelValues(tenant, name, matchers, opts));
+    },
+    series(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<Labels[]> {
+      return call(opts.signal, () => backend.series(tenant, matchers, opts));
+    },
+    async ready(): Promise<boolean> {
+      try {
+        await backend.labelNames(READY_TENANT, [], { startMs: 0, endMs: 0, limit: 1 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close(): void {
+      // The backend belongs to the caller.
+    },
+  };
+}

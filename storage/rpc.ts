@@ -1,0 +1,86 @@
+/**
+ * grpc-js service definition of `promstore.storage.v1.Storage`, built from the proto/index.ts
+ * codecs (no @grpc/proto-loader). Shared by storage/server and storage/client, so both sides use
+ * the same paths and serializers.
+ */
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import {
+  STORAGE_SERVICE_NAME,
+  decodeLabelNamesRequest,
+  decodeLabelNamesResponse,
+  decodeLabelValuesRequest,
+  decodeLabelValuesResponse,
+  decodeSelectRequest,
+  decodeSelectResponse,
+  decodeSeriesRequest,
+  decodeSeriesResponse,
+  decodeWriteRequest,
+  decodeWriteResponse,
+  encodeLabelNamesRequest,
+  encodeLabelNamesResponse,
+  encodeLabelValuesRequest,
+  encodeLabelValuesResponse,
+  encodeSelectRequest,
+  encodeSelectResponse,
+  encodeSeriesRequest,
+  encodeSeriesResponse,
+  encodeWriteRequest,
+  encodeWriteResponse,
+  type LabelNamesRequestMsg,
+  type LabelNamesResponseMsg,
+  type LabelValuesRequestMsg,
+  type LabelValuesResponseMsg,
+  type SelectRequestMsg,
+  type SelectResponseMsg,
+  type SeriesRequestMsg,
+  type SeriesResponseMsg,
+  type WriteRequestMsg,
+  type WriteResponseMsg,
+} from '../proto/index.js';
+
+/** A Buffer over the same memory as `bytes` (grpc-js wants Buffers; no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function method<Req, Res>(
+  name: string,
+  responseStream: boolean,
+  encReq: (m: Req) => Uint8Array,
+  decReq: (b: Uint8Array) => Req,
+  encRes: (m: Res) => Uint8Array,
+  decRes: (b: Uint8Array) => Res,
+): MethodDefinition<Req, Res> {
+  return {
+    path: `/${STORAGE_SERVICE_NAME}/${name}`,
+    requestStream: false,
+    responseStream,
+    requestSerialize: (m: Req) => asBuffer(encReq(m)),
+    requestDeserialize: (b: Buffer) => decReq(b),
+    responseSerialize: (m: Res) => asBuffer(encRes(m)),
+    responseDeserialize: (b: Buffer) => decRes(b),
+    originalName: name.charAt(0).toLowerCase() + name.slice(1),
+  };
+}
+
+/** The Storage service's methods, keyed by RPC name (handler objects use the same keys). */
+export interface StorageServiceDefinition extends ServiceDefinition {
+  readonly Write: MethodDefinition<WriteRequestMsg, WriteResponseMsg>;
+  readonly Select: MethodDefinition<SelectRequestMsg, SelectResponseMsg>;
+  readonly LabelNames: MethodDefinition<LabelNamesRequestMsg, LabelNamesResponseMsg>;
+  readonly LabelValues: MethodDefinition<LabelValuesRequestMsg, LabelValuesResponseMsg>;
+  readonly Series: MethodDefinition<SeriesRequestMsg, SeriesResponseMsg>;
+}
+
+/** grpc-js definition of `promstore.storage.v1.Storage` (paths `/promstore.storage.v1.Storage/<Rpc>`). */
+export const storageServiceDefinition: StorageServiceDefinition = {
+  Write: method('Write', false, encodeWriteRequest, decodeWriteRequest, encodeWriteResponse, decodeWriteResponse),
+  Select: method('Select', true, encodeSelectRequest, decodeSelectRequest, encodeSelectResponse, decodeSelectResponse),
+  LabelNames: method('LabelNames', false, encodeLabelNamesRequest, decodeLabelNamesRequest, encodeLabelNamesResponse, decodeLabelNamesResponse),
+  LabelValues: method('LabelValues', false, encodeLabelValuesRequest, decodeLabelValuesRequest, encodeLabelValuesResponse, decodeLabelValuesResponse),
+  Series: method('Series', false, encodeSeriesRequest, decodeSeriesRequest, encodeSeriesResponse, decodeSeriesResponse),
+};
+
+/** Trailing-metadata keys that carry an AppError's kind and code across the wire. */
+export const ERROR_KIND_KEY = 'x-error-kind';
+export const ERROR_CODE_KEY = 'x-error-code';

@@ -1,0 +1,241 @@
+/**
+ * Handlers of the Storage gRPC service: decode → backend → encode. The only place where an
+ * AppError becomes a gRPC status (via toGrpcCode), with the kind and code in trailing metadata so
+ * the client rebuilds the same AppError (fromGrpc).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AppError, ErrorKind, badData, toAppError, toGrpcCode } from '../../common/errors.js';
+import type { Labels, Matcher, MatchType, SampleBatch } from '../../common/types.js';
+import type {
+  LabelMsg,
+  LabelNamesRequestMsg,
+  LabelNamesResponseMsg,
+  LabelValuesRequestMsg,
+  LabelValuesResponseMsg,
+  MatcherMsg,
+  SelectRequestMsg,
+  SelectResponseMsg,
+  SelectedSeriesMsg,
+  SeriesRequestMsg,
+  SeriesResponseMsg,
+  WriteRequestMsg,
+  WriteResponseMsg,
+} from '../../proto/index.js';
+import type { Backend, SelectedSeries } from '../backend/backend.js';
+import { ERROR_CODE_KEY, ERROR_KIND_KEY } from '../rpc.js';
+
+/** Structured log sink: `msg` is a constant, variables go in `fields`. */
+export type ServiceLog = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
+
+/** Default sink: one JSON line on stderr. */
+export const stderrLog: ServiceLog = (level, msg, fields) => {
+  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, component: 'storage', ...fields })}\n`);
+};
+
+/** Limits of one Select stream message. */
+export interface SelectBatchLimits {
+  /** Most series per SelectResponse. */
+  readonly maxSeries: number;
+  /** Approximate payload bytes per SelectResponse (chunk data plus label text). */
+  readonly maxBytes: number;
+}
+
+/** Dependencies of the service handlers. */
+export interface StorageServiceDeps {
+  readonly backend: Backend;
+  readonly log: ServiceLog;
+  readonly selectBatch: SelectBatchLimits;
+}
+
+/** Handler object for `server.addService(storageServiceDefinition, …)`. */
+export interface StorageServiceHandlers extends grpc.UntypedServiceImplementation {
+  Write: grpc.handleUnaryCall<WriteRequestMsg, WriteResponseMsg>;
+  Select: grpc.handleServerStreamingCall<SelectRequestMsg, SelectResponseMsg>;
+  LabelNames: grpc.handleUnaryCall<LabelNamesRequestMsg, LabelNamesResponseMsg>;
+  LabelValues: grpc.handleUnaryCall<LabelValuesRequestMsg, LabelValuesResponseMsg>;
+  Series: grpc.handleUnaryCall<SeriesRequestMsg, SeriesResponseMsg>;
+}
+
+/**
+ * The one AppError → gRPC status mapping of the server side. Unknown errors become INTERNAL and
+ * are logged with their stack; AppErrors travel with `x-error-kind`/`x-error-code` trailers.
+ */
+export function toServiceError(err: unknown, rpc: string, log: ServiceLog): Partial<grpc.StatusObject> & Error {
+  const app = toAppError(err);
+  if (!(err instanceof AppError) || app.kind === ErrorKind.Internal) {
+    log('error', 'storage rpc failed', { rpc, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  }
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_KIND_KEY, app.kind);
+  metadata.set(ERROR_CODE_KEY, app.code);
+  return Object.assign(new Error(app.message), { code: toGrpcCode(app) as grpc.status, details: app.message, metadata });
+}
+
+function requireTenant(tenant: string): void {
+  if (tenant === '') throw badData('tenant-missing', 'storage request without tenant [err-tenant-missing]');
+}
+
+function toMatchers(msgs: readonly MatcherMsg[]): Matcher[] {
+  const out = new Array<Matcher>(msgs.length);
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i] as MatcherMsg;
+    out[i] = { type: m.type as MatchType, name: m.name, value: m.value };
+  }
+  return out;
+}
+
+/** A Float64Array over `bytes`: a view when 8-byte aligned, else an aligned copy (bits preserved). */
+function float64s(bytes: Uint8Array): Float64Array {
+  const n = bytes.byteLength / 8;
+  if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, n);
+  const out = new Float64Array(n);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/**
+ * Converts a columnar WriteRequest to a SampleBatch without per-sample objects. The float arrays
+ * may alias the request's bytes; they live as long as the request. Throws bad_data when the
+ * columns disagree. Assumes a little-endian host (as every Node platform is).
+ */
+export function writeRequestToBatch(req: WriteRequestMsg): SampleBatch {
+  const nSeries = req.labelPairCounts.length;
+  if (req.sampleCounts.length !== nSeries) {
+    throw badData('write-request-malformed', `write request has ${nSeries} label sets but ${req.sampleCounts.length} sample counts [err-write-request-malformed]`);
+  }
+  let pairTotal = 0;
+  for (let s = 0; s < nSeries; s++) pairTotal += req.labelPairCounts[s] as number;
+  if (pairTotal * 2 !== req.labelStrings.length) {
+    throw badData(
+      'write-request-malformed',
+      `write request label_pair_counts sum to ${pairTotal} pairs but carry ${req.labelStrings.length} label strings [err-write-request-malformed]`,
+    );
+  }
+  const series = new Array<Labels>(nSeries);
+  const sampleStart = new Uint32Array(nSeries + 1);
+  let li = 0;
+  let total = 0;
+  for (let s = 0; s < nSeries; s++) {
+    const end = li + (req.labelPairCounts[s] as number) * 2;
+    series[s] = req.labelStrings.slice(li, end);
+    li = end;
+    total += req.sampleCounts[s] as number;
+    sampleStart[s + 1] = total;
+  }
+  if (req.timestamps.byteLength !== total * 8 || req.values.byteLength !== total * 8) {
+    throw badData(
+      'write-request-malformed',
+      `write request has ${total} samples but ${req.timestamps.byteLength} timestamp and ${req.values.byteLength} value bytes [err-write-request-malformed]`,
+    );
+  }
+  return { series, sampleStart, tsMs: float64s(req.timestamps), values: float64s(req.values) };
+}
+
+/** Labels as proto `Label` pairs. */
+function labelMsgs(labels: Labels): LabelMsg[] {
+  const out = new Array<LabelMsg>(labels.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = { name: labels[2 * i] as string, value: labels[2 * i + 1] as string };
+  return out;
+}
+
+/** Rough wire size of one selected series, for batching. */
+function seriesBytes(s: SelectedSeries): number {
+  let n = 16;
+  for (const l of s.labels) n += l.length + 2;
+  for (const c of s.chunks) n += c.data.byteLength + 24;
+  return n;
+}
+
+/**
+ * Writes one message, waiting for the stream to drain when its buffer is full. A cancelled or
+ * closed call also ends the wait (the caller then sees `call.cancelled` and stops).
+ */
+function writeMessage(call: grpc.ServerWritableStream<SelectRequestMsg, SelectResponseMsg>, msg: SelectResponseMsg): Promise<void> {
+  if (call.write(msg) || call.cancelled) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('close', done);
+      call.off('cancelled', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('close', done);
+    call.on('cancelled', done);
+  });
+}
+
+/** Builds the service handlers over a backend. */
+export function createStorageService(deps: StorageServiceDeps): StorageServiceHandlers {
+  const { backend, log, selectBatch } = deps;
+
+  /** Runs a unary handler body and answers via the callback, mapping errors once. */
+  function unary<Req, Res>(rpc: string, body: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      body(call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err, rpc, log)),
+      );
+    };
+  }
+
+  return {
+    Write: unary<WriteRequestMsg, WriteResponseMsg>('Write', async (req) => {
+      requireTenant(req.tenant);
+      const res = await backend.append(req.tenant, writeRequestToBatch(req));
+      return { samplesWritten: res.samplesWritten, rejected: res.rejected };
+    }),
+
+    Select: (call) => {
+      const req = call.request;
+      const run = async (): Promise<void> => {
+        requireTenant(req.tenant);
+        const selected = await backend.select(req.tenant, toMatchers(req.matchers), req.startMs, req.endMs);
+        let batch: SelectedSeriesMsg[] = [];
+        let bytes = 0;
+        for (const s of selected) {
+          if (call.cancelled) return;
+          batch.push({ labels: labelMsgs(s.labels), chunks: s.chunks as SelectedSeriesMsg['chunks'] });
+          bytes += seriesBytes(s);
+          if (batch.length >= selectBatch.maxSeries || bytes >= selectBatch.maxBytes) {
+            await writeMessage(call, { series: batch });
+            batch = [];
+            bytes = 0;
+          }
+        }
+        if (batch.length > 0 && !call.cancelled) await writeMessage(call, { series: batch });
+      };
+      run().then(
+        () => {
+          if (!call.cancelled) call.end();
+        },
+        (err: unknown) => call.emit('error', toServiceError(err, 'Select', log)),
+      );
+    },
+
+    LabelNames: unary<LabelNamesRequestMsg, LabelNamesResponseMsg>('LabelNames', async (req) => {
+      requireTenant(req.tenant);
+      const names = await backend.labelNames(req.tenant, toMatchers(req.matchers), { startMs: req.startMs, endMs: req.endMs, limit: req.limit });
+      return { names };
+    }),
+
+    LabelValues: unary<LabelValuesRequestMsg, LabelValuesResponseMsg>('LabelValues', async (req) => {
+      requireTenant(req.tenant);
+      const opts = { startMs: req.startMs, endMs: req.endMs, limit: req.limit };
+      return { values: await backend.labelValues(req.tenant, req.name, toMatchers(req.matchers), opts) };
+    }),
+
+    Series: unary<SeriesRequestMsg, SeriesResponseMsg>('Series', async (req) => {
+      requireTenant(req.tenant);
+      const list = await backend.series(req.tenant, toMatchers(req.matchers), { startMs: req.startMs, endMs: req.endMs, limit: req.limit });
+      const labelStrings: string[] = [];
+      const labelPairCounts = new Array<number>(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const l = list[i] as Labels;
+        for (const s of l) labelStrings.push(s);
+        labelPairCounts[i] = l.length / 2;
+      }
+      return { labelStrings, labelPairCounts };
+    }),
+  };
+}
