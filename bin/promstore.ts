@@ -7,11 +7,11 @@
  * Every option is a flag and an environment variable (common/config.ts OPTIONS; `--help`).
  */
 import { Worker } from 'node:worker_threads';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ConfigError, helpText, loadConfig, parseCommandLine, type Config } from '../common/config.js';
-import { registerIngestRoutes } from '../ingest/server.js';
+import { buildIngestServer, registerIngestRoutes } from '../ingest/server.js';
 import { Engine } from '../query/promql/engine.js';
-import { registerQueryRoutes } from '../query/server.js';
+import { buildQueryServer } from '../query/server.js';
 import { createGrpcStorageClient, type StorageClient } from '../storage/client/index.js';
 import { startStorageProcess, type StorageProcessOptions } from './storage-process.js';
 
@@ -75,8 +75,8 @@ function storageClient(config: Config, address: string): StorageClient {
 }
 
 async function startHttp(config: Config, storage: StorageClient, withIngest: boolean, withQuery: boolean): Promise<FastifyInstance> {
-  const app = Fastify({ logger: { level: config.logLevel }, disableRequestLogging: true });
-  if (withIngest) registerIngestRoutes(app, { storage, config: config.ingest });
+  const fastifyOptions = { logger: { level: config.logLevel }, disableRequestLogging: true };
+  let app: FastifyInstance;
   if (withQuery) {
     const engine = new Engine({
       lookbackDeltaMs: config.query.lookbackDeltaMs,
@@ -84,11 +84,13 @@ async function startHttp(config: Config, storage: StorageClient, withIngest: boo
       timeoutMs: config.query.timeoutMs,
       defaultEvalIntervalMs: config.query.defaultEvalIntervalMs,
     });
-    registerQueryRoutes(app, { storage, engine, config: config.query });
+    // The query server owns /-/ready and /-/healthy; in all mode the write routes join it.
+    app = buildQueryServer({ storage, engine, config: config.query, fastifyOptions });
+    if (withIngest) registerIngestRoutes(app, { storage, config: config.ingest });
   } else {
-    // The query routes own /-/ready and /-/healthy; an ingest-only process needs its own.
-    app.get('/-/healthy', async () => 'Healthy\n');
-    app.get('/-/ready', async (_req, reply) => ((await storage.ready()) ? 'Ready\n' : reply.code(503).send('Not ready\n')));
+    app = buildIngestServer({ storage, config: config.ingest, fastifyOptions });
+    app.get('/-/healthy', async () => 'healthy');
+    app.get('/-/ready', async (_req, reply) => ((await storage.ready()) ? 'ready' : reply.code(503).send('not ready')));
   }
   await app.listen({ host: config.host, port: config.port });
   return app;
