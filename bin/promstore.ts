@@ -7,7 +7,7 @@
  * Every option is a flag and an environment variable (common/config.ts OPTIONS; `--help`).
  */
 import { Worker } from 'node:worker_threads';
-import type { FastifyInstance } from 'fastify';
+import { LogController, type FastifyInstance } from 'fastify';
 import { ConfigError, helpText, loadConfig, parseCommandLine, type Config } from '../common/config.js';
 import { buildIngestServer, registerIngestRoutes } from '../ingest/server.js';
 import { Engine } from '../query/promql/engine.js';
@@ -75,7 +75,8 @@ function storageClient(config: Config, address: string): StorageClient {
 }
 
 async function startHttp(config: Config, storage: StorageClient, withIngest: boolean, withQuery: boolean): Promise<FastifyInstance> {
-  const fastifyOptions = { logger: { level: config.logLevel }, disableRequestLogging: true };
+  // One log line per request would be noise at remote-write rates; errors are still logged.
+  const fastifyOptions = { logger: { level: config.logLevel }, logController: new LogController({ disableRequestLogging: true }) };
   let app: FastifyInstance;
   if (withQuery) {
     const engine = new Engine({

@@ -11,7 +11,7 @@ import type { StorageClient } from '../../storage/client/index.js';
 import { decodeRemoteWriteBody } from '../decode.js';
 import { Distributor, type WriteOutcome } from '../distributor.js';
 import type { IngestMetrics } from '../metrics.js';
-import { resolveTenant } from '../tenant.js';
+import { resolveTenant } from '../../common/tenant.js';
 import type { ValidationLimits } from '../validate.js';
 
 /** Dependencies of the ingest routes. */

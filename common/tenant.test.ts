@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../common/errors.js';
+import { AppError } from './errors.js';
 import { resolveTenant } from './tenant.js';
 
 const OPTIONAL = { requireTenantHeader: false, defaultTenant: 'anonymous' };

@@ -1,8 +1,9 @@
 /**
  * X-Scope-OrgID → TenantId, with the Cortex tenant-id rules (limits-and-tenancy.md §1).
+ * Shared by ingest and query so both accept exactly the same tenants.
  */
-import { AppError, ErrorKind, clip } from '../common/errors.js';
-import type { TenantId } from '../common/types.js';
+import { AppError, ErrorKind, clip } from './errors.js';
+import type { TenantId } from './types.js';
 
 /** Longest tenant id, in bytes (the allowed charset is ASCII, so bytes = characters). */
 export const MAX_TENANT_ID_LENGTH = 150;
