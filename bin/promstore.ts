@@ -6,13 +6,22 @@
  * - ingest / query: HTTP services that reach storage at --storage.address.
  * Every option is a flag and an environment variable (common/config.ts OPTIONS; `--help`).
  */
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { LogController, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { parseAuthConfig, type AuthConfig } from '../common/auth.js';
 import { ConfigError, helpText, loadConfig, parseCommandLine, type Config } from '../common/config.js';
-import { buildIngestServer, registerIngestRoutes } from '../ingest/server.js';
+import { Overrides, parseRuntimeConfig } from '../common/limits.js';
+import { fastifyLoggerOptions, jsonLogger } from '../common/log.js';
+import { HttpMetrics, createRegistry } from '../common/metrics.js';
+import { ReloadingFile } from '../common/reloading-file.js';
+import type { Distributor } from '../ingest/distributor.js';
+import { IngestMetrics, buildIngestServer, registerIngestRoutes } from '../ingest/server.js';
+import { QueryMetrics } from '../query/api/metrics.js';
 import { Engine } from '../query/promql/engine.js';
 import { buildQueryServer } from '../query/server.js';
-import { createGrpcStorageClient, type StorageClient } from '../storage/client/index.js';
+import { createGrpcStorageClient, registerStorageMetrics, type StorageClient } from '../storage/client/index.js';
 import { startStorageProcess, type StorageProcessOptions } from './storage-process.js';
 
 /** A started service: how to stop it gracefully. */
@@ -20,8 +29,58 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-function log(level: string, msg: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level, component: 'main', msg, ...fields })}\n`);
+const log = jsonLogger('main', 'info');
+
+/** Per-tenant limits and auth, each reloadable (runtime config / auth file) or fixed. */
+interface Tenancy {
+  readonly overrides: () => Overrides;
+  readonly auth: () => AuthConfig | null;
+  /** Re-reads both files (SIGHUP). */
+  reload(): void;
+  close(): void;
+}
+
+/** Loads the runtime config and auth files (failing fast on a broken one) and watches them. */
+function loadTenancy(config: Config): Tenancy {
+  const reloadLog = jsonLogger('config', config.logLevel);
+  let runtime: ReloadingFile<Overrides> | null = null;
+  let auth: ReloadingFile<AuthConfig> | null = null;
+  const fixed = new Overrides(config.limits);
+  if (config.runtimeConfigFile !== '') {
+    runtime = new ReloadingFile({ path: config.runtimeConfigFile, what: 'runtime config', log: reloadLog, parse: (text) => parseRuntimeConfig(text, config.limits) });
+    runtime.watch(config.runtimeConfigReloadMs);
+    log('info', 'runtime config loaded', { path: config.runtimeConfigFile, tenants: runtime.current.tenants() });
+  }
+  if (config.authFile !== '') {
+    auth = new ReloadingFile({ path: config.authFile, what: 'auth', log: reloadLog, parse: parseAuthConfig });
+    auth.watch(config.runtimeConfigReloadMs);
+    log('info', 'authentication on', { path: config.authFile, tokens: auth.current.tokens.length, users: auth.current.users.size });
+  }
+  return {
+    overrides: runtime === null ? () => fixed : () => (runtime as ReloadingFile<Overrides>).current,
+    auth: auth === null ? () => null : () => (auth as ReloadingFile<AuthConfig>).current,
+    reload() {
+      runtime?.reload();
+      auth?.reload();
+    },
+    close() {
+      runtime?.close();
+      auth?.close();
+    },
+  };
+}
+
+/** How often the distributor forgets idle series, targets and token buckets, ms. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** Adds GET /metrics and the per-route latency histogram to a server. */
+function instrument(app: FastifyInstance, registry: Registry, component: string): void {
+  const http = new HttpMetrics(registry);
+  app.addHook('onResponse', (request, reply, done) => {
+    http.observe(component, request.routeOptions.url ?? '', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }
 
 function storageOptions(config: Config): StorageProcessOptions {
@@ -74,9 +133,26 @@ function storageClient(config: Config, address: string): StorageClient {
   });
 }
 
-async function startHttp(config: Config, storage: StorageClient, withIngest: boolean, withQuery: boolean): Promise<FastifyInstance> {
+async function startHttp(config: Config, storage: StorageClient, tenancy: Tenancy, withIngest: boolean, withQuery: boolean): Promise<{ app: FastifyInstance; stop(): void }> {
   // One log line per request would be noise at remote-write rates; errors are still logged.
-  const fastifyOptions = { logger: { level: config.logLevel }, logController: new LogController({ disableRequestLogging: true }) };
+  const component = withIngest && withQuery ? 'all' : withQuery ? 'query' : 'ingest';
+  const fastifyOptions = {
+    logger: fastifyLoggerOptions(component, config.logLevel),
+    logController: new LogController({ disableRequestLogging: true }),
+    // A caller's request id (e.g. from a proxy) is kept so log lines can be joined across services.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+  };
+  const registry = createRegistry();
+  let distributor: Distributor | undefined;
+  const ingestDeps = {
+    storage,
+    config: config.ingest,
+    overrides: tenancy.overrides,
+    auth: tenancy.auth,
+    metrics: new IngestMetrics(registry),
+    onDistributor: (d: Distributor) => (distributor = d),
+  };
   let app: FastifyInstance;
   if (withQuery) {
     const engine = new Engine({
@@ -86,18 +162,31 @@ async function startHttp(config: Config, storage: StorageClient, withIngest: boo
       defaultEvalIntervalMs: config.query.defaultEvalIntervalMs,
     });
     // The query server owns /-/ready and /-/healthy; in all mode the write routes join it.
-    app = buildQueryServer({ storage, engine, config: config.query, fastifyOptions });
-    if (withIngest) registerIngestRoutes(app, { storage, config: config.ingest });
+    app = buildQueryServer({
+      storage,
+      engine,
+      config: config.query,
+      fastifyOptions,
+      overrides: tenancy.overrides,
+      auth: tenancy.auth,
+      metrics: new QueryMetrics(registry),
+    });
+    instrument(app, registry, component);
+    registerStorageMetrics(registry, storage);
+    if (withIngest) registerIngestRoutes(app, ingestDeps);
   } else {
-    app = buildIngestServer({ storage, config: config.ingest, fastifyOptions });
+    app = buildIngestServer({ ...ingestDeps, fastifyOptions });
+    instrument(app, registry, component);
     app.get('/-/healthy', async () => 'healthy');
     app.get('/-/ready', async (_req, reply) => ((await storage.ready()) ? 'ready' : reply.code(503).send('not ready')));
   }
   await app.listen({ host: config.host, port: config.port });
-  return app;
+  const sweep = setInterval(() => distributor?.sweep(), SWEEP_INTERVAL_MS);
+  sweep.unref();
+  return { app, stop: () => clearInterval(sweep) };
 }
 
-async function start(config: Config): Promise<Stoppable> {
+async function start(config: Config, tenancy: Tenancy): Promise<Stoppable> {
   switch (config.mode) {
     case 'storage': {
       const running = await startStorageProcess(storageOptions(config));
@@ -107,11 +196,12 @@ async function start(config: Config): Promise<Stoppable> {
     case 'ingest':
     case 'query': {
       const storage = storageClient(config, config.storageAddress);
-      const app = await startHttp(config, storage, config.mode === 'ingest', config.mode === 'query');
+      const http = await startHttp(config, storage, tenancy, config.mode === 'ingest', config.mode === 'query');
       log('info', `${config.mode} listening`, { port: config.port, storage: config.storageAddress });
       return {
         async stop() {
-          await app.close();
+          http.stop();
+          await http.app.close();
           storage.close();
         },
       };
@@ -119,12 +209,13 @@ async function start(config: Config): Promise<Stoppable> {
     case 'all': {
       const worker = await startStorageWorker(storageOptions(config));
       const storage = storageClient(config, `127.0.0.1:${worker.port}`);
-      const app = await startHttp(config, storage, true, true);
+      const http = await startHttp(config, storage, tenancy, true, true);
       log('info', 'listening', { port: config.port, grpcPort: worker.port, dataDir: config.storage.dataDir });
       return {
         async stop() {
           // Stop accepting HTTP first so in-flight writes finish before storage flushes and closes.
-          await app.close();
+          http.stop();
+          await http.app.close();
           storage.close();
           await worker.stop();
         },
@@ -149,12 +240,26 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const service = await start(config);
+  let tenancy: Tenancy;
+  try {
+    tenancy = loadTenancy(config);
+  } catch (err) {
+    // A broken file at startup is fatal (fail fast); later broken reloads keep the last good one.
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  log('info', 'effective config', { config: { ...config, limits: config.limits } });
+  const service = await start(config, tenancy);
+  process.on('SIGHUP', () => {
+    log('info', 'SIGHUP: reloading runtime config and auth');
+    tenancy.reload();
+  });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log('info', 'shutting down', { signal });
+    tenancy.close();
     service.stop().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationMs } from './duration.js';
+import { DEFAULT_LIMITS, checkLimits, parseLimitsBlock, type TenantLimits } from './limits.js';
 
 export const MODES = ['all', 'ingest', 'query', 'storage'] as const;
 export type Mode = (typeof MODES)[number];
@@ -33,6 +34,8 @@ export interface QueryConfig {
   readonly defaultEvalIntervalMs: number;
   readonly requireTenantHeader: boolean;
   readonly defaultTenant: string;
+  /** Queries slower than this are logged with their cost (`slow query`), ms; 0 = off. */
+  readonly slowQueryThresholdMs: number;
 }
 
 /** Storage service settings. */
@@ -61,6 +64,14 @@ export interface Config {
   readonly ingest: IngestConfig;
   readonly query: QueryConfig;
   readonly storage: StorageConfig;
+  /** Default per-tenant limits (YAML `limits:` section of the config file, snake_case keys). */
+  readonly limits: TenantLimits;
+  /** Mimir-style runtime config with per-tenant `overrides`, reloaded on change and SIGHUP; '' = none. */
+  readonly runtimeConfigFile: string;
+  /** How often the runtime config and auth files are checked for changes, ms. */
+  readonly runtimeConfigReloadMs: number;
+  /** Auth file mapping tokens/users to tenants (common/auth.ts); '' = authentication off. */
+  readonly authFile: string;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -84,12 +95,17 @@ export const DEFAULT_CONFIG: Config = {
     defaultEvalIntervalMs: 60_000,
     requireTenantHeader: false,
     defaultTenant: 'anonymous',
+    slowQueryThresholdMs: 10_000,
   },
   storage: {
     dataDir: './data',
     rpcTimeoutMs: 30_000,
     maxMessageBytes: 64 * 1024 * 1024,
   },
+  limits: DEFAULT_LIMITS,
+  runtimeConfigFile: '',
+  runtimeConfigReloadMs: 10_000,
+  authFile: '',
 };
 
 type OptionKind = 'string' | 'int' | 'bool' | 'duration' | 'bytes';
@@ -120,6 +136,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'query.max-samples', env: 'QUERY_MAX_SAMPLES', path: 'query.maxSamples', kind: 'int', help: 'most samples one query may load (422 above)' },
   { flag: 'query.timeout', env: 'QUERY_TIMEOUT', path: 'query.timeoutMs', kind: 'duration', help: 'query timeout (503 timeout above)' },
   { flag: 'storage.rpc-timeout', env: 'STORAGE_RPC_TIMEOUT', path: 'storage.rpcTimeoutMs', kind: 'duration', help: 'deadline of each storage RPC' },
+  { flag: 'query.slow-query-threshold', env: 'QUERY_SLOW_QUERY_THRESHOLD', path: 'query.slowQueryThresholdMs', kind: 'duration', help: 'log queries slower than this with their cost (0 = off)' },
+  { flag: 'runtime-config.file', env: 'RUNTIME_CONFIG_FILE', path: 'runtimeConfigFile', kind: 'string', help: 'YAML file with per-tenant limit overrides (reloaded on change and SIGHUP)' },
+  { flag: 'runtime-config.reload-period', env: 'RUNTIME_CONFIG_RELOAD_PERIOD', path: 'runtimeConfigReloadMs', kind: 'duration', help: 'how often the runtime config and auth files are checked for changes' },
+  { flag: 'auth.file', env: 'AUTH_FILE', path: 'authFile', kind: 'string', help: 'YAML file of bearer tokens / basic-auth users and their tenants (authentication off when empty)' },
 ];
 
 /** A configuration problem; loadConfig collects all of them before failing. */
@@ -267,7 +287,13 @@ export function loadConfig(cmd: CommandLine, env: NodeJS.ProcessEnv = process.en
       setPath(cfg, opt.path, value);
     }
   }
+  if (yamlDoc !== null && typeof yamlDoc === 'object' && 'limits' in yamlDoc) {
+    const block = parseLimitsBlock((yamlDoc as Record<string, unknown>)['limits'], `${configFile}: limits`, problems);
+    cfg['limits'] = { ...DEFAULT_LIMITS, ...block };
+  }
   const c = cfg as unknown as Config;
+  checkLimits(c.limits, 'limits', problems);
+  if (c.runtimeConfigReloadMs <= 0) problems.push('--runtime-config.reload-period must be positive');
   for (const [name, port] of [['port', c.port], ['grpc-port', c.grpcPort]] as const) {
     if (!(port >= 0 && port <= 65535)) problems.push(`--${name}: ${port} is not a TCP port`);
   }

@@ -2,6 +2,7 @@
  * X-Scope-OrgID → TenantId, with the Cortex tenant-id rules (limits-and-tenancy.md §1).
  * Shared by ingest and query so both accept exactly the same tenants.
  */
+import { authenticate, authorize, soleTenant, type AuthConfig, type Principal } from './auth.js';
 import { AppError, ErrorKind, clip } from './errors.js';
 import type { TenantId } from './types.js';
 
@@ -56,4 +57,46 @@ export function resolveTenant(headerValue: string | undefined, opts: TenantOptio
     return opts.defaultTenant;
   }
   return validateTenantId(id);
+}
+
+/** Separator of federated read tenants in X-Scope-OrgID (Cortex tenant federation). */
+export const TENANT_SEPARATOR = '|';
+
+/**
+ * Resolves the tenants of a read request: `a|b` names several (Cortex tenant federation). Each id
+ * is validated; the list is sorted and de-duplicated, as Cortex does. A missing header yields
+ * `[defaultTenant]` or 401 as in resolveTenant.
+ */
+export function resolveReadTenants(headerValue: string | undefined, opts: TenantOptions): TenantId[] {
+  const raw = headerValue?.trim() ?? '';
+  if (!raw.includes(TENANT_SEPARATOR)) return [resolveTenant(raw, opts)];
+  const ids = new Set<string>();
+  for (const part of raw.split(TENANT_SEPARATOR)) {
+    if (part === '') throw invalid('tenant-id-empty', `tenant ID list '${clip(raw)}' contains an empty tenant`);
+    ids.add(validateTenantId(part));
+  }
+  return [...ids].sort();
+}
+
+/** What a request presents: the X-Scope-OrgID and Authorization header values. */
+export interface RequestCredentials {
+  readonly orgId: string | undefined;
+  readonly authorization: string | undefined;
+}
+
+/**
+ * The tenants a request acts for, after optional authentication: with `auth` set, credentials
+ * are checked first (401), a request without X-Scope-OrgID uses the principal's only tenant if it
+ * has exactly one, and every resulting tenant must be granted (403). `multiple` allows `a|b`.
+ */
+export function requestTenants(creds: RequestCredentials, opts: TenantOptions, auth: AuthConfig | null, multiple: boolean): TenantId[] {
+  let orgId = creds.orgId;
+  let principal: Principal | null = null;
+  if (auth !== null) {
+    principal = authenticate(auth, creds.authorization);
+    if ((orgId?.trim() ?? '') === '') orgId = soleTenant(principal) ?? orgId;
+  }
+  const tenants = multiple ? resolveReadTenants(orgId, opts) : [resolveTenant(orgId, opts)];
+  if (principal !== null) authorize(principal, tenants);
+  return tenants;
 }

@@ -55,6 +55,61 @@ export interface WriteResult {
   /** Samples stored (including identical re-sends, which are accepted as no-ops). */
   samplesWritten: number;
   rejected: RejectedSamples[];
+  /** Exemplars kept (absent = none were sent). */
+  exemplarsWritten?: number;
+  /** Metadata entries kept or refreshed (absent = none were sent). */
+  metadataWritten?: number;
+}
+
+/** One exemplar (rare next to samples, so one object each is fine). */
+export interface Exemplar {
+  /** Sorted labels of the series it belongs to. */
+  readonly seriesLabels: Labels;
+  /** The exemplar's own labels (e.g. `trace_id`), flat pairs. */
+  readonly labels: Labels;
+  readonly value: number;
+  readonly tsMs: TimeMs;
+}
+
+/** Metric metadata as the Prometheus API shows it; `type` in API spelling (`counter`, `gauge`, …). */
+export interface MetricMetadata {
+  readonly metric: string;
+  readonly type: string;
+  readonly help: string;
+  readonly unit: string;
+}
+
+/** Exemplars and metadata travelling with a write, and the tenant's bounds on keeping them. */
+export interface WriteExtras {
+  readonly exemplars: readonly Exemplar[];
+  readonly metadata: readonly MetricMetadata[];
+  /** Most exemplars kept for the tenant, oldest dropped first; 0 = keep none. */
+  readonly maxExemplars: number;
+  /** Most metadata entries kept for the tenant; 0 = unlimited. */
+  readonly maxMetadata: number;
+  /** Most metadata entries kept per metric; 0 = unlimited. */
+  readonly maxMetadataPerMetric: number;
+}
+
+/** Options of a metadata lookup. */
+export interface MetadataQuery {
+  /** Only this metric; '' = all. */
+  readonly metric: string;
+  /** Metrics returned; 0 = unlimited. */
+  readonly limit: number;
+  /** Entries per metric; 0 = unlimited. */
+  readonly limitPerMetric: number;
+}
+
+/** Storage-wide figures for /metrics. */
+export interface StorageStats {
+  readonly series: number;
+  readonly chunks: number;
+  readonly bytesOnDisk: number;
+  readonly walBytes: number;
+  readonly tenants: number;
+  readonly exemplars: number;
+  readonly metadata: number;
 }
 
 /** Samples rejected for one reason within a write, with one example message for the user. */

@@ -1,51 +1,113 @@
 /**
- * The write path behind the HTTP edge: validate → storage.write → one WriteOutcome that combines
- * validation rejections with storage's per-sample rejections (STYLE 2.5: remote write is partial).
+ * The write path behind the HTTP edge, in the order of limits-and-tenancy.md §3:
+ * sample_limit (whole request, 400) → per-series validation → sample time window → exemplars and
+ * metadata → rate limit on the valid cost (whole request, 429, nothing written) → active-series
+ * and target limits (new series refused) → one storage write with samples, exemplars and metadata.
+ * Invalid parts are dropped and counted; the valid rest is written (STYLE 2.5: remote write is partial).
  */
-import type { RejectedSamples, SampleBatch, TenantId } from '../common/types.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { ErrorKind } from '../common/errors.js';
+import { DEFAULT_LIMITS, type TenantLimits } from '../common/limits.js';
+import type { MetricMetadata, RejectedSamples, SampleBatch, TenantId, WriteExtras } from '../common/types.js';
+import type { DecodedExemplar } from '../proto/write-request-decoder.js';
 import type { StorageClient } from '../storage/client/index.js';
-import { NO_VALIDATION_LIMITS, Rejections, validateBatch, type ValidationLimits } from './validate.js';
+import { ActiveSeriesTracker } from './active-series.js';
+import { validateExemplars, validateMetadata } from './extras.js';
+import { MAX_RETRY_AFTER_S, RateLimiter, RefusalCode, RequestRefusedError } from './limits.js';
+import { Rejections, filterSampleTimes, keepSeries, validateBatch, type SampleTimeWindow } from './validate.js';
 
 /** What one push achieved. Storage failures are not outcomes: they reject the promise (AppError). */
 export interface WriteOutcome {
   /** Samples stored (identical re-sends count as stored). */
   readonly samplesWritten: number;
-  /** Rejected samples by stable error code, validation first, then storage's, each with one example. */
+  /** Rejected samples by stable error code, validation first, then limits, then storage's, each with one example. */
   readonly rejected: RejectedSamples[];
-  /** Series that passed validation and were sent to storage. */
+  /** Series that passed validation and limits and were sent to storage. */
   readonly seriesWritten: number;
+  readonly exemplarsWritten: number;
+  readonly metadataWritten: number;
+  /** Dropped exemplars and metadata by code (they do not make the answer a 400). */
+  readonly extrasRejected: RejectedSamples[];
 }
 
-/** A decoded request plus the counts of parts we do not store. */
+/** A decoded request plus the parts that are not float samples. */
 export interface PushRequest {
   readonly batch: SampleBatch;
   /** Native histogram samples in the request; unsupported, so each is reported as rejected. */
   readonly histogramCount: number;
+  readonly exemplars?: readonly DecodedExemplar[];
+  readonly metadata?: readonly MetricMetadata[];
 }
 
 /** Dependencies of the distributor. */
 export interface DistributorDeps {
   readonly storage: StorageClient;
-  /** Label limits for a tenant, looked up per request (defaults to no limits). */
-  readonly limitsFor?: (tenant: TenantId) => ValidationLimits;
+  /** The tenant's limits, looked up per request (default DEFAULT_LIMITS for everyone). */
+  readonly limits?: (tenant: TenantId) => TenantLimits;
+  readonly clock?: Clock;
 }
 
 /** Code reported for native histogram samples, which storage cannot hold yet. */
 export const NATIVE_HISTOGRAMS_UNSUPPORTED = 'native-histograms-unsupported';
 
+const NO_EXEMPLARS: readonly DecodedExemplar[] = [];
+const NO_METADATA: readonly MetricMetadata[] = [];
+
+/** The accepted sample time window of a tenant at `nowMs`. */
+export function sampleWindow(limits: TenantLimits, nowMs: number): SampleTimeWindow {
+  return {
+    minTsMs: limits.rejectOldSamples && limits.rejectOldSamplesMaxAgeMs > 0 ? nowMs - limits.rejectOldSamplesMaxAgeMs : -Infinity,
+    maxTsMs: limits.creationGracePeriodMs > 0 ? nowMs + limits.creationGracePeriodMs : Infinity,
+  };
+}
+
 /**
- * Validates and writes one request for one tenant. Invalid series are dropped and counted, the rest
- * go to storage in a single write call (skipped when nothing valid remains). Rejects only with the
- * AppError of a failed storage write, in which case nothing can be assumed stored.
+ * Validates, limits and writes requests. Holds the per-tenant rate buckets and active series,
+ * so one Distributor serves a process (it is the only state ingest keeps).
  */
 export class Distributor {
-  constructor(private readonly _deps: DistributorDeps) {}
+  private readonly _clock: Clock;
+  private readonly _limits: (tenant: TenantId) => TenantLimits;
+  /** Token buckets per tenant. */
+  readonly rateLimiter: RateLimiter;
+  /** Active series and targets per tenant. */
+  readonly activeSeries: ActiveSeriesTracker;
 
-  /** Validates, writes and summarises; takes ownership of `req.batch`'s arrays (compacted in place). */
+  constructor(private readonly _deps: DistributorDeps) {
+    this._clock = _deps.clock ?? systemClock;
+    this._limits = _deps.limits ?? (() => DEFAULT_LIMITS);
+    this.rateLimiter = new RateLimiter(this._clock);
+    this.activeSeries = new ActiveSeriesTracker(this._clock);
+  }
+
+  /**
+   * Validates, limits, writes and summarises; takes ownership of `req.batch`'s arrays (compacted
+   * in place). Throws RequestRefusedError for whole-request refusals (nothing written) and the
+   * storage AppError when the write fails.
+   */
   async push(tenant: TenantId, req: PushRequest, signal?: AbortSignal): Promise<WriteOutcome> {
+    const limits = this._limits(tenant);
+    const exemplarsIn = req.exemplars ?? NO_EXEMPLARS;
+    const metadataIn = req.metadata ?? NO_METADATA;
+    const received = req.batch.tsMs.length + exemplarsIn.length + req.histogramCount;
+    if (limits.sampleLimit > 0 && received > limits.sampleLimit) {
+      throw new RequestRefusedError(
+        ErrorKind.TenantLimit,
+        RefusalCode.SampleLimit,
+        `tenant ${JSON.stringify(tenant)}: request has ${received} samples, exemplars and histograms, limit ${limits.sampleLimit} (limits.sample_limit); nothing was written [err-${RefusalCode.SampleLimit}]`,
+        received,
+        0,
+      );
+    }
+    const now = this._clock.nowMs();
+    const window = sampleWindow(limits, now);
     const rejections = new Rejections();
-    const limits = this._deps.limitsFor?.(tenant) ?? NO_VALIDATION_LIMITS;
-    const { batch } = validateBatch(req.batch, rejections, limits);
+    const extrasRejections = new Rejections();
+    // Exemplars refer to the request's series by index: validate them before the batch is compacted.
+    const exemplars = validateExemplars(exemplarsIn, req.batch.series, limits, window, extrasRejections);
+    const metadata = validateMetadata(metadataIn, limits, extrasRejections);
+    let batch = validateBatch(req.batch, rejections, limits).batch;
+    batch = filterSampleTimes(batch, window, rejections);
     if (req.histogramCount > 0) {
       rejections.add(
         NATIVE_HISTOGRAMS_UNSUPPORTED,
@@ -53,12 +115,63 @@ export class Distributor {
         () => `native histogram samples are not supported yet and were dropped [err-${NATIVE_HISTOGRAMS_UNSUPPORTED}]`,
       );
     }
-    let samplesWritten = 0;
-    if (batch.series.length > 0) {
-      const result = await this._deps.storage.write(tenant, batch, signal);
-      samplesWritten = result.samplesWritten;
-      rejections.addAll(result.rejected);
+    const cost = batch.tsMs.length + exemplars.length + metadata.length;
+    const decision = this.rateLimiter.take(tenant, cost, limits.ingestionRate, limits.ingestionBurstSize);
+    if (!decision.ok) {
+      const retryAfterSeconds = Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+      throw new RequestRefusedError(
+        ErrorKind.RateLimited,
+        RefusalCode.RateLimited,
+        `tenant ${JSON.stringify(tenant)}: ingestion rate limit (${limits.ingestionRate}/s, burst ${limits.ingestionBurstSize}) (limits.ingestion_rate, limits.ingestion_burst_size) exceeded while adding ${batch.tsMs.length} samples, ${exemplars.length} exemplars and ${metadata.length} metadata; nothing was written [err-${RefusalCode.RateLimited}]`,
+        cost,
+        retryAfterSeconds,
+      );
     }
-    return { samplesWritten, rejected: rejections.list(), seriesWritten: batch.series.length };
+    if (batch.series.length > 0) {
+      const { sampleStart } = batch;
+      const admitted = this.activeSeries.admit(tenant, batch.series, (i) => (sampleStart[i + 1] as number) - (sampleStart[i] as number), limits, rejections);
+      if (admitted.refused > 0) batch = keepSeries(batch, admitted.keep);
+    }
+    let samplesWritten = 0;
+    let exemplarsWritten = 0;
+    let metadataWritten = 0;
+    const hasExtras = exemplars.length > 0 || metadata.length > 0;
+    if (batch.series.length > 0 || hasExtras) {
+      const extras: WriteExtras | undefined = hasExtras
+        ? {
+            exemplars,
+            metadata,
+            maxExemplars: limits.maxExemplarsPerTenant,
+            maxMetadata: limits.maxMetadataPerTenant,
+            maxMetadataPerMetric: limits.maxMetadataPerMetric,
+          }
+        : undefined;
+      const result = await this._deps.storage.write(tenant, batch, signal, extras);
+      samplesWritten = result.samplesWritten;
+      exemplarsWritten = result.exemplarsWritten ?? 0;
+      metadataWritten = result.metadataWritten ?? 0;
+      for (const r of result.rejected) {
+        // Storage reports metadata over its bounds alongside sample rejections; keep them apart.
+        if (r.code.startsWith('max-metadata')) extrasRejections.add(r.code, r.count, () => r.example);
+        else rejections.add(r.code, r.count, () => r.example);
+      }
+    }
+    return {
+      samplesWritten,
+      rejected: rejections.list(),
+      seriesWritten: batch.series.length,
+      exemplarsWritten,
+      metadataWritten,
+      extrasRejected: extrasRejections.list(),
+    };
+  }
+
+  /** Periodic housekeeping: forgets idle series, targets and full token buckets. */
+  sweep(): void {
+    this.activeSeries.sweepAll((t) => this._limits(t).activeSeriesIdleTimeoutMs);
+    this.rateLimiter.sweep((t) => {
+      const l = this._limits(t);
+      return { ratePerSec: l.ingestionRate, burst: l.ingestionBurstSize };
+    });
   }
 }

@@ -11,11 +11,11 @@ import { wordsOf } from '../common/types.js';
 
 /** Optional per-tenant label limits; 0 = unlimited. Lengths are UTF-8 bytes, as in Cortex/Mimir. */
 export interface ValidationLimits {
-  /** Labels per series, `__name__` included (limits.maxLabelNamesPerSeries). */
+  /** Labels per series, `__name__` included (limits.max_label_names_per_series). */
   readonly maxLabelNamesPerSeries: number;
-  /** Bytes per label name (limits.maxLabelNameLength). */
+  /** Bytes per label name (limits.max_label_name_length). */
   readonly maxLabelNameLength: number;
-  /** Bytes per label value, metric name included (limits.maxLabelValueLength). */
+  /** Bytes per label value, metric name included (limits.max_label_value_length). */
   readonly maxLabelValueLength: number;
 }
 
@@ -31,6 +31,8 @@ export const ValidationCode = {
   LabelNameTooLong: 'label-name-too-long',
   LabelValueTooLong: 'label-value-too-long',
   DuplicateLabelNames: 'duplicate-label-names',
+  SampleTooOld: 'sample-too-old',
+  SampleTooFarInFuture: 'sample-too-far-in-future',
 } as const;
 
 /**
@@ -85,7 +87,7 @@ function utf8Length(s: string): number {
  * Checks one normalised (sorted, no empty values) label set; returns the failing code and message
  * builder, or null when valid. `knownNames` caches label names already found valid in this request.
  */
-function checkSeries(labels: Labels, limits: ValidationLimits, knownNames: Set<string>): [string, () => string] | null {
+export function checkSeries(labels: Labels, limits: ValidationLimits, knownNames: Set<string>): [string, () => string] | null {
   let metricName: string | undefined;
   for (let j = 0; j < labels.length; j += 2) {
     if (labels[j] === METRIC_NAME) {
@@ -104,7 +106,7 @@ function checkSeries(labels: Labels, limits: ValidationLimits, knownNames: Set<s
   if (limits.maxLabelNamesPerSeries > 0 && nLabels > limits.maxLabelNamesPerSeries) {
     return [
       ValidationCode.MaxLabelNames,
-      () => `series has ${nLabels} labels, limit ${limits.maxLabelNamesPerSeries} (limits.maxLabelNamesPerSeries): ${seriesText(labels)} [err-max-label-names]`,
+      () => `series has ${nLabels} labels, limit ${limits.maxLabelNamesPerSeries} (limits.max_label_names_per_series): ${seriesText(labels)} [err-max-label-names]`,
     ];
   }
   for (let j = 0; j < labels.length; j += 2) {
@@ -120,7 +122,7 @@ function checkSeries(labels: Labels, limits: ValidationLimits, knownNames: Set<s
       if (limits.maxLabelNameLength > 0 && name.length * 3 > limits.maxLabelNameLength && utf8Length(name) > limits.maxLabelNameLength) {
         return [
           ValidationCode.LabelNameTooLong,
-          () => `label name is ${utf8Length(name)} bytes, limit ${limits.maxLabelNameLength} (limits.maxLabelNameLength): ${JSON.stringify(clip(name))} [err-label-name-too-long]`,
+          () => `label name is ${utf8Length(name)} bytes, limit ${limits.maxLabelNameLength} (limits.max_label_name_length): ${JSON.stringify(clip(name))} [err-label-name-too-long]`,
         ];
       }
       knownNames.add(name);
@@ -131,7 +133,7 @@ function checkSeries(labels: Labels, limits: ValidationLimits, knownNames: Set<s
         return [
           ValidationCode.LabelValueTooLong,
           () =>
-            `value of label ${JSON.stringify(clip(name))} is ${utf8Length(value)} bytes, limit ${limits.maxLabelValueLength} (limits.maxLabelValueLength): ${JSON.stringify(clip(value))} [err-label-value-too-long]`,
+            `value of label ${JSON.stringify(clip(name))} is ${utf8Length(value)} bytes, limit ${limits.maxLabelValueLength} (limits.max_label_value_length): ${JSON.stringify(clip(value))} [err-label-value-too-long]`,
         ];
       }
     }
@@ -149,7 +151,7 @@ function checkSeries(labels: Labels, limits: ValidationLimits, knownNames: Set<s
 }
 
 /** Drops pairs with an empty value (an empty value means "label absent"); returns the input when none. */
-function dropEmptyValues(labels: Labels): Labels {
+export function dropEmptyValues(labels: Labels): Labels {
   let empty = 0;
   for (let j = 1; j < labels.length; j += 2) if (labels[j] === '') empty++;
   if (empty === 0) return labels;
@@ -206,4 +208,88 @@ export function validateBatch(input: SampleBatch, rejections: Rejections, limits
     },
     seriesRejected,
   };
+}
+
+/** The accepted time window of samples: [minTsMs, maxTsMs], with the limit keys for messages. */
+export interface SampleTimeWindow {
+  /** Oldest accepted timestamp, ms (-Infinity = no check). */
+  readonly minTsMs: number;
+  /** Newest accepted timestamp, ms (Infinity = no check). */
+  readonly maxTsMs: number;
+}
+
+/**
+ * Drops samples outside `window` (limits-and-tenancy.md §2: reject_old_samples_max_age and
+ * creation_grace_period), sample by sample, counting them as `sample-too-old` /
+ * `sample-too-far-in-future`. Compacts in place (value bits moved as u32 words); series left
+ * without samples are removed. Returns `batch` itself when nothing is dropped.
+ */
+export function filterSampleTimes(batch: SampleBatch, window: SampleTimeWindow, rejections: Rejections): SampleBatch {
+  const { series, sampleStart, tsMs, values } = batch;
+  const n = tsMs.length;
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
+    const t = tsMs[i] as number;
+    if (t < window.minTsMs || t > window.maxTsMs) bad++;
+  }
+  if (bad === 0) return batch;
+  const words = wordsOf(values);
+  const kept: Labels[] = [];
+  const starts = new Uint32Array(series.length + 1);
+  let w = 0;
+  for (let s = 0; s < series.length; s++) {
+    const from = sampleStart[s] as number;
+    const to = sampleStart[s + 1] as number;
+    const begin = w;
+    for (let i = from; i < to; i++) {
+      const t = tsMs[i] as number;
+      if (t < window.minTsMs) {
+        const labels = series[s] as Labels;
+        rejections.add(ValidationCode.SampleTooOld, 1, () => `sample timestamp ${t} is older than the oldest accepted ${window.minTsMs} (limits.reject_old_samples_max_age) for series ${seriesText(labels)} [err-${ValidationCode.SampleTooOld}]`);
+      } else if (t > window.maxTsMs) {
+        const labels = series[s] as Labels;
+        rejections.add(ValidationCode.SampleTooFarInFuture, 1, () => `sample timestamp ${t} is newer than the newest accepted ${window.maxTsMs} (limits.creation_grace_period) for series ${seriesText(labels)} [err-${ValidationCode.SampleTooFarInFuture}]`);
+      } else {
+        if (w !== i) {
+          tsMs[w] = t;
+          words[2 * w] = words[2 * i] as number;
+          words[2 * w + 1] = words[2 * i + 1] as number;
+        }
+        w++;
+      }
+    }
+    if (w > begin) {
+      starts[kept.length] = begin;
+      kept.push(series[s] as Labels);
+    }
+  }
+  starts[kept.length] = w;
+  return { series: kept, sampleStart: starts.subarray(0, kept.length + 1), tsMs: tsMs.subarray(0, w), values: values.subarray(0, w) };
+}
+
+/**
+ * Keeps only the series whose `keep[i]` is 1 (series limits), compacting in place as above.
+ * Returns `batch` itself when all are kept.
+ */
+export function keepSeries(batch: SampleBatch, keep: Uint8Array): SampleBatch {
+  if (keep.every((k) => k === 1)) return batch;
+  const { series, sampleStart, tsMs, values } = batch;
+  const words = wordsOf(values);
+  const kept: Labels[] = [];
+  const starts = new Uint32Array(series.length + 1);
+  let w = 0;
+  for (let s = 0; s < series.length; s++) {
+    if (keep[s] !== 1) continue;
+    const from = sampleStart[s] as number;
+    const to = sampleStart[s + 1] as number;
+    if (w !== from) {
+      tsMs.copyWithin(w, from, to);
+      words.copyWithin(2 * w, 2 * from, 2 * to);
+    }
+    starts[kept.length] = w;
+    kept.push(series[s] as Labels);
+    w += to - from;
+  }
+  starts[kept.length] = w;
+  return { series: kept, sampleStart: starts.subarray(0, kept.length + 1), tsMs: tsMs.subarray(0, w), values: values.subarray(0, w) };
 }

@@ -77,6 +77,73 @@ export interface WriteRequestMsg {
   readonly sampleCounts: readonly number[];
   readonly timestamps: Uint8Array;
   readonly values: Uint8Array;
+  /** Absent on the wire = empty (older writers). */
+  readonly exemplars?: readonly ExemplarMsg[];
+  readonly metadata?: readonly MetricMetadataMsg[];
+  readonly maxExemplars?: number;
+  readonly maxMetadata?: number;
+  readonly maxMetadataPerMetric?: number;
+}
+
+/** `Exemplar`: series labels and own labels flat (name, value, …). */
+export interface ExemplarMsg {
+  readonly seriesLabels: readonly string[];
+  readonly labels: readonly string[];
+  readonly value: number;
+  readonly timestampMs: number;
+}
+
+/** `MetricMetadata` (type in Prometheus API spelling). */
+export interface MetricMetadataMsg {
+  readonly metricFamilyName: string;
+  readonly type: string;
+  readonly help: string;
+  readonly unit: string;
+}
+
+/** `MetadataRequest`. */
+export interface MetadataRequestMsg {
+  readonly tenant: string;
+  readonly metric: string;
+  readonly limit: number;
+  readonly limitPerMetric: number;
+}
+
+/** `MetadataResponse`. */
+export interface MetadataResponseMsg {
+  readonly metadata: readonly MetricMetadataMsg[];
+}
+
+/** `MatcherSet`. */
+export interface MatcherSetMsg {
+  readonly matchers: readonly MatcherMsg[];
+}
+
+/** `ExemplarsRequest`. */
+export interface ExemplarsRequestMsg {
+  readonly tenant: string;
+  readonly matcherSets: readonly MatcherSetMsg[];
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** `ExemplarsResponse`. */
+export interface ExemplarsResponseMsg {
+  readonly exemplars: readonly ExemplarMsg[];
+}
+
+/** `StatsRequest` (empty). */
+export type StatsRequestMsg = Record<string, never>;
+
+/** `StatsResponse`. */
+export interface StatsResponseMsg {
+  readonly series: number;
+  readonly chunks: number;
+  readonly bytesOnDisk: number;
+  readonly walBytes: number;
+  readonly tenants: number;
+  readonly exemplars: number;
+  readonly metadata: number;
 }
 
 /** `RejectedSamples`. */
@@ -90,6 +157,8 @@ export interface RejectedSamplesMsg {
 export interface WriteResponseMsg {
   readonly samplesWritten: number;
   readonly rejected: readonly RejectedSamplesMsg[];
+  readonly exemplarsWritten?: number;
+  readonly metadataWritten?: number;
 }
 
 /** `SelectRequest`. */
@@ -196,6 +265,11 @@ const writeRequest = codec<WriteRequestMsg>('WriteRequest', (m) => ({
   sampleCounts: m.sampleCounts,
   timestamps: bytesOrEmpty(m.timestamps),
   values: bytesOrEmpty(m.values),
+  exemplars: m.exemplars ?? [],
+  metadata: m.metadata ?? [],
+  maxExemplars: m.maxExemplars ?? 0,
+  maxMetadata: m.maxMetadata ?? 0,
+  maxMetadataPerMetric: m.maxMetadataPerMetric ?? 0,
 }));
 const writeResponse = codec<WriteResponseMsg>('WriteResponse');
 const selectRequest = codec<SelectRequestMsg>('SelectRequest');
@@ -213,6 +287,37 @@ const labelValuesRequest = codec<LabelValuesRequestMsg>('LabelValuesRequest');
 const labelValuesResponse = codec<LabelValuesResponseMsg>('LabelValuesResponse');
 const seriesRequest = codec<SeriesRequestMsg>('SeriesRequest');
 const seriesResponse = codec<SeriesResponseMsg>('SeriesResponse');
+const metadataRequest = codec<MetadataRequestMsg>('MetadataRequest');
+const metadataResponse = codec<MetadataResponseMsg>('MetadataResponse');
+const exemplarsRequest = codec<ExemplarsRequestMsg>('ExemplarsRequest');
+const exemplarsResponse = codec<ExemplarsResponseMsg>('ExemplarsResponse');
+const statsRequest = codec<StatsRequestMsg>('StatsRequest');
+const statsResponse = codec<StatsResponseMsg>('StatsResponse');
+
+/** Encodes a `MetadataRequest`. */
+export const encodeMetadataRequest = metadataRequest.encode;
+/** Decodes a `MetadataRequest`. */
+export const decodeMetadataRequest = metadataRequest.decode;
+/** Encodes a `MetadataResponse`. */
+export const encodeMetadataResponse = metadataResponse.encode;
+/** Decodes a `MetadataResponse`. */
+export const decodeMetadataResponse = metadataResponse.decode;
+/** Encodes an `ExemplarsRequest`. */
+export const encodeExemplarsRequest = exemplarsRequest.encode;
+/** Decodes an `ExemplarsRequest`. */
+export const decodeExemplarsRequest = exemplarsRequest.decode;
+/** Encodes an `ExemplarsResponse`. */
+export const encodeExemplarsResponse = exemplarsResponse.encode;
+/** Decodes an `ExemplarsResponse`. */
+export const decodeExemplarsResponse = exemplarsResponse.decode;
+/** Encodes a `StatsRequest`. */
+export const encodeStatsRequest = statsRequest.encode;
+/** Decodes a `StatsRequest`. */
+export const decodeStatsRequest = statsRequest.decode;
+/** Encodes a `StatsResponse`. */
+export const encodeStatsResponse = statsResponse.encode;
+/** Decodes a `StatsResponse`. */
+export const decodeStatsResponse = statsResponse.decode;
 
 /** Encodes a `WriteRequest`. */
 export const encodeWriteRequest = writeRequest.encode;

@@ -5,17 +5,33 @@
  *
  * Wire layout handled (field numbers from proto/prometheus/*.proto):
  * ```
- * WriteRequest  1: TimeSeries (repeated, len)   3: MetricMetadata (repeated, len; counted, skipped)
- * TimeSeries    1: Label (len)   2: Sample (len)   3: Exemplar (len; counted)   4: Histogram (len; counted)
- * Label         1: name (string)   2: value (string)
- * Sample        1: value (double, fixed64 LE)   2: timestamp (int64 varint, ms)
+ * WriteRequest   1: TimeSeries (repeated, len)   3: MetricMetadata (repeated, len)
+ * TimeSeries     1: Label (len)   2: Sample (len)   3: Exemplar (len)   4: Histogram (len; counted)
+ * Label          1: name (string)   2: value (string)
+ * Sample         1: value (double, fixed64 LE)   2: timestamp (int64 varint, ms)
+ * Exemplar       1: Label (len, repeated)   2: value (double)   3: timestamp (int64 varint, ms)
+ * MetricMetadata 1: type (enum varint)   2: metric_family_name (string)   4: help (string)   5: unit (string)
  * ```
+ * Float samples go to columns (no object per sample); exemplars and metadata, which are rare,
+ * become one small object each.
  * Anything else is skipped by wire type (forward compatibility). A known field number arriving with
  * an unexpected wire type is also skipped, as generic proto3 decoders treat it as an unknown field.
  */
 import protobuf from 'protobufjs/minimal.js';
 import { AppError, ErrorKind } from '../common/errors.js';
-import type { Labels } from '../common/types.js';
+import type { Labels, MetricMetadata } from '../common/types.js';
+
+/** An exemplar as received; `seriesIndex` points into DecodedWriteRequest.series. */
+export interface DecodedExemplar {
+  readonly seriesIndex: number;
+  /** The exemplar's own labels, flat pairs as received. */
+  readonly labels: Labels;
+  readonly value: number;
+  readonly tsMs: number;
+}
+
+/** `MetricMetadata.MetricType` numbers → Prometheus API spelling. */
+export const METRIC_TYPE_NAMES: readonly string[] = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
 
 /**
  * The decoded request, column-wise and structurally a `SampleBatch` (common/types.ts).
@@ -30,11 +46,15 @@ export interface DecodedWriteRequest {
   readonly tsMs: Float64Array;
   /** Bit-exact copies of the wire bytes; NaN payloads (staleness marker) preserved. */
   readonly values: Float64Array;
-  /** Exemplars seen across all series (not decoded). */
+  /** Exemplars seen across all series (= exemplars.length). */
   readonly exemplarCount: number;
+  /** Decoded exemplars in request order. */
+  readonly exemplars: DecodedExemplar[];
+  /** Decoded metric metadata in request order. */
+  readonly metadata: MetricMetadata[];
   /** Native histogram samples seen across all series (not decoded). */
   readonly histogramCount: number;
-  /** MetricMetadata entries seen (not decoded). */
+  /** MetricMetadata entries seen (= metadata.length). */
   readonly metadataCount: number;
 }
 
@@ -85,8 +105,10 @@ interface State {
   readonly utf8: ((start: number, end: number) => string) | null;
   readonly cols: Columns;
   readonly intern: InternTable;
-  exemplars: number;
+  exemplars: DecodedExemplar[];
   histograms: number;
+  /** Index the current TimeSeries will get in `series`. */
+  seriesIndex: number;
 }
 
 /** Reads a length prefix and returns the end offset of the delimited payload, checked against `limit`. */
@@ -239,6 +261,55 @@ function decodeSample(s: State, end: number): void {
   cols.n = i + 1;
 }
 
+/** Reads a fixed64 double at the reader's position (little-endian), bounds-checked against `end`. */
+function readDouble(s: State, end: number): number {
+  const p = s.r.pos;
+  if (p + 8 > end) throw malformed('truncated double');
+  const v = Buffer.from(s.buf.buffer, s.buf.byteOffset + p, 8).readDoubleLE(0);
+  s.r.pos = p + 8;
+  return v;
+}
+
+function decodeExemplar(s: State, end: number): void {
+  const labels: string[] = [];
+  let value = 0;
+  let ts = 0;
+  const r = s.r;
+  while (r.pos < end) {
+    const tag = readTag(s);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1 && wt === WIRE_LEN) {
+      const subEnd = readEnd(s, end);
+      decodeLabel(s, subEnd, labels);
+      if (r.pos !== subEnd) throw malformed('embedded message overran its length');
+    } else if (field === 2 && wt === WIRE_FIXED64) value = readDouble(s, end);
+    else if (field === 3 && wt === WIRE_VARINT) ts = readInt64(s, end);
+    else skipField(s, wt, end);
+  }
+  s.exemplars.push({ seriesIndex: s.seriesIndex, labels, value, tsMs: ts });
+}
+
+function decodeMetadata(s: State, end: number): MetricMetadata {
+  let type = 0;
+  let metric = '';
+  let help = '';
+  let unit = '';
+  const r = s.r;
+  while (r.pos < end) {
+    const tag = readTag(s);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1 && wt === WIRE_VARINT) type = r.uint32();
+    else if (field === 2 && wt === WIRE_LEN) metric = readString(s, end);
+    else if (field === 4 && wt === WIRE_LEN) help = readString(s, end);
+    else if (field === 5 && wt === WIRE_LEN) unit = readString(s, end);
+    else skipField(s, wt, end);
+  }
+  if (r.pos > end) throw malformed('embedded message overran its length');
+  return { metric, type: METRIC_TYPE_NAMES[type] ?? 'unknown', help, unit };
+}
+
 function decodeTimeSeries(s: State, end: number): Labels {
   const labels: string[] = [];
   const r = s.r;
@@ -250,9 +321,9 @@ function decodeTimeSeries(s: State, end: number): Labels {
       const subEnd = readEnd(s, end);
       if (field === 1) decodeLabel(s, subEnd, labels);
       else if (field === 2) decodeSample(s, subEnd);
+      else if (field === 3) decodeExemplar(s, subEnd);
       else {
-        if (field === 3) s.exemplars++;
-        else s.histograms++;
+        s.histograms++;
         r.pos = subEnd;
       }
       if (r.pos !== subEnd) throw malformed('embedded message overran its length');
@@ -265,7 +336,7 @@ function decodeTimeSeries(s: State, end: number): Labels {
 
 /**
  * Decodes a serialized (already decompressed) `prometheus.WriteRequest` into columns.
- * Exemplars, native histograms and metadata are counted but not decoded. Labels keep the sender's
+ * Native histograms are counted but not decoded. Labels keep the sender's
  * order. Throws `AppError` (bad_data, code `bad-protobuf`) on malformed or truncated input; never
  * loops forever (every step advances, every length is bounds-checked).
  */
@@ -281,12 +352,13 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
     utf8: typeof utf8Slice === 'function' ? utf8Slice.bind(nodeBuf) : null,
     cols,
     intern: new InternTable(),
-    exemplars: 0,
+    exemplars: [],
     histograms: 0,
+    seriesIndex: 0,
   };
   const series: Labels[] = [];
   let starts = new Uint32Array(64);
-  let metadata = 0;
+  const metadata: MetricMetadata[] = [];
   const len = nodeBuf.length;
   const r = s.r;
   try {
@@ -302,11 +374,13 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
           starts = next;
         }
         starts[series.length] = cols.n;
+        s.seriesIndex = series.length;
         series.push(decodeTimeSeries(s, end));
         if (r.pos !== end) throw malformed('embedded message overran its length');
       } else if (field === 3 && wt === WIRE_LEN) {
-        metadata++;
-        r.pos = readEnd(s, len);
+        const end = readEnd(s, len);
+        metadata.push(decodeMetadata(s, end));
+        if (r.pos !== end) throw malformed('embedded message overran its length');
       } else {
         skipField(s, wt, len);
       }
@@ -322,8 +396,10 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
     sampleStart: starts.subarray(0, series.length + 1),
     tsMs: cols.tsMs.subarray(0, cols.n),
     values: cols.values.subarray(0, cols.n),
-    exemplarCount: s.exemplars,
+    exemplarCount: s.exemplars.length,
+    exemplars: s.exemplars,
+    metadata,
     histogramCount: s.histograms,
-    metadataCount: metadata,
+    metadataCount: metadata.length,
   };
 }

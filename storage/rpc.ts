@@ -36,6 +36,24 @@ import {
   type SeriesResponseMsg,
   type WriteRequestMsg,
   type WriteResponseMsg,
+  decodeMetadataRequest,
+  decodeMetadataResponse,
+  decodeExemplarsRequest,
+  decodeExemplarsResponse,
+  decodeStatsRequest,
+  decodeStatsResponse,
+  encodeMetadataRequest,
+  encodeMetadataResponse,
+  encodeExemplarsRequest,
+  encodeExemplarsResponse,
+  encodeStatsRequest,
+  encodeStatsResponse,
+  type MetadataRequestMsg,
+  type MetadataResponseMsg,
+  type ExemplarsRequestMsg,
+  type ExemplarsResponseMsg,
+  type StatsRequestMsg,
+  type StatsResponseMsg,
 } from '../proto/index.js';
 
 /** A Buffer over the same memory as `bytes` (grpc-js wants Buffers; no copy). */
@@ -70,6 +88,9 @@ export interface StorageServiceDefinition extends ServiceDefinition {
   readonly LabelNames: MethodDefinition<LabelNamesRequestMsg, LabelNamesResponseMsg>;
   readonly LabelValues: MethodDefinition<LabelValuesRequestMsg, LabelValuesResponseMsg>;
   readonly Series: MethodDefinition<SeriesRequestMsg, SeriesResponseMsg>;
+  readonly Metadata: MethodDefinition<MetadataRequestMsg, MetadataResponseMsg>;
+  readonly Exemplars: MethodDefinition<ExemplarsRequestMsg, ExemplarsResponseMsg>;
+  readonly Stats: MethodDefinition<StatsRequestMsg, StatsResponseMsg>;
 }
 
 /** grpc-js definition of `promstore.storage.v1.Storage` (paths `/promstore.storage.v1.Storage/<Rpc>`). */
@@ -79,6 +100,9 @@ export const storageServiceDefinition: StorageServiceDefinition = {
   LabelNames: method('LabelNames', false, encodeLabelNamesRequest, decodeLabelNamesRequest, encodeLabelNamesResponse, decodeLabelNamesResponse),
   LabelValues: method('LabelValues', false, encodeLabelValuesRequest, decodeLabelValuesRequest, encodeLabelValuesResponse, decodeLabelValuesResponse),
   Series: method('Series', false, encodeSeriesRequest, decodeSeriesRequest, encodeSeriesResponse, decodeSeriesResponse),
+  Metadata: method('Metadata', false, encodeMetadataRequest, decodeMetadataRequest, encodeMetadataResponse, decodeMetadataResponse),
+  Exemplars: method('Exemplars', false, encodeExemplarsRequest, decodeExemplarsRequest, encodeExemplarsResponse, decodeExemplarsResponse),
+  Stats: method('Stats', false, encodeStatsRequest, decodeStatsRequest, encodeStatsResponse, decodeStatsResponse),
 };
 
 /** Trailing-metadata keys that carry an AppError's kind and code across the wire. */

@@ -279,7 +279,7 @@ describe('metrics', () => {
     const text = await registry.metrics();
     expect(text).toContain('promstore_ingest_samples_received_total{tenant="t1"} 3');
     expect(text).toContain('promstore_ingest_samples_written_total{tenant="t1"} 2');
-    expect(text).toContain('promstore_ingest_discarded_samples_total{reason="missing-metric-name"} 1');
+    expect(text).toContain('promstore_ingest_discarded_samples_total{tenant="t1",reason="missing-metric-name"} 1');
     expect(text).toContain('promstore_ingest_requests_total{tenant="t1",status_class="4xx"} 2');
     expect(text).toMatch(/promstore_ingest_request_duration_seconds_count\{route="\/api\/v1\/push",status_class="4xx"\} 2/);
     await server.close();

@@ -4,25 +4,36 @@
  * All statuses come from common/errors.ts; nothing is logged per series or sample.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthConfig } from '../../common/auth.js';
+import type { Clock } from '../../common/clock.js';
 import type { IngestConfig } from '../../common/config.js';
 import { AppError, ErrorKind, clip, isRetryable, toAppError, toHttpStatus } from '../../common/errors.js';
+import { Overrides } from '../../common/limits.js';
+import { requestTenants } from '../../common/tenant.js';
 import type { RejectedSamples, TenantId } from '../../common/types.js';
 import type { StorageClient } from '../../storage/client/index.js';
 import { decodeRemoteWriteBody } from '../decode.js';
 import { Distributor, type WriteOutcome } from '../distributor.js';
-import type { IngestMetrics } from '../metrics.js';
-import { resolveTenant } from '../../common/tenant.js';
-import type { ValidationLimits } from '../validate.js';
+import { RequestRefusedError } from '../limits.js';
+import type { IngestMetrics, ReceivedCounts } from '../metrics.js';
 
 /** Dependencies of the ingest routes. */
 export interface IngestRoutesDeps {
   readonly storage: StorageClient;
   readonly config: IngestConfig;
-  /** Per-tenant label limits, looked up per request; absent = no label limits. */
-  readonly limitsFor?: (tenant: TenantId) => ValidationLimits;
+  /** The current per-tenant limits (swapped on reload), read per request; absent = defaults for all. */
+  readonly overrides?: () => Overrides;
+  /** The current auth file, or null when authentication is off (the default). */
+  readonly auth?: () => AuthConfig | null;
   /** Where to count requests, samples and discards; absent = not counted. */
   readonly metrics?: IngestMetrics;
+  /** Time source of limits (default the system clock). */
+  readonly clock?: Clock;
+  /** Receives the distributor built for these routes (e.g. to run its periodic sweep). */
+  readonly onDistributor?: (d: Distributor) => void;
 }
+
+const DEFAULT_OVERRIDES = new Overrides();
 
 /** Paths served by the receiver: Cortex/Mimir spelling first, Prometheus's second. */
 export const REMOTE_WRITE_PATHS = ['/api/v1/push', '/api/v1/write'] as const;
@@ -46,17 +57,18 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-function setWrittenHeaders(reply: FastifyReply, samplesWritten: number): void {
+function setWrittenHeaders(reply: FastifyReply, samplesWritten: number, exemplarsWritten = 0): void {
   reply.header(HEADER_SAMPLES_WRITTEN, String(samplesWritten));
   reply.header(HEADER_HISTOGRAMS_WRITTEN, '0');
-  reply.header(HEADER_EXEMPLARS_WRITTEN, '0');
+  reply.header(HEADER_EXEMPLARS_WRITTEN, String(exemplarsWritten));
 }
 
-/** Human-readable 400 body: totals, then one line per code with its count and one example. */
-export function summarizeRejections(outcome: WriteOutcome): string {
+/** Human-readable 400 body: tenant and totals, then one line per code with its count and one example. */
+export function summarizeRejections(outcome: Pick<WriteOutcome, 'rejected' | 'samplesWritten'>, tenant?: TenantId): string {
   let rejected = 0;
   for (const r of outcome.rejected) rejected += r.count;
-  const lines = [`remote write: ${rejected} samples rejected, ${outcome.samplesWritten} written`];
+  const who = tenant === undefined ? '' : ` for tenant ${JSON.stringify(clip(tenant))}`;
+  const lines = [`remote write${who}: ${rejected} samples rejected, ${outcome.samplesWritten} written`];
   for (const r of outcome.rejected) lines.push(`${r.code}: ${r.count} rejected, e.g. ${clip(r.example, 1000)}`);
   return `${lines.join('\n')}\n`;
 }
@@ -76,7 +88,9 @@ function sendError(req: FastifyRequest, reply: FastifyReply, err: AppError, tena
   const status = toHttpStatus(err);
   if (status >= 500) req.log.error({ err, tenant, code: err.code }, 'remote write failed');
   else req.log.info({ tenant, code: err.code, status }, 'remote write rejected');
-  if (isRetryable(err) && (status === 429 || status === 503)) {
+  if (err instanceof RequestRefusedError && err.retryAfterSeconds > 0) {
+    reply.header('Retry-After', String(err.retryAfterSeconds));
+  } else if (isRetryable(err) && (status === 429 || status === 503)) {
     reply.header('Retry-After', String(RETRY_AFTER_MIN_S + Math.floor(Math.random() * (RETRY_AFTER_JITTER_S + 1))));
   }
   setWrittenHeaders(reply, 0);
@@ -96,14 +110,27 @@ function countsByCode(rejected: readonly RejectedSamples[]): Record<string, numb
  */
 export function registerIngestRoutes(app: FastifyInstance, deps: IngestRoutesDeps): void {
   const { config, metrics } = deps;
-  const distributor = new Distributor(deps.limitsFor === undefined ? { storage: deps.storage } : { storage: deps.storage, limitsFor: deps.limitsFor });
+  const overrides = deps.overrides ?? (() => DEFAULT_OVERRIDES);
+  const distributor = new Distributor({
+    storage: deps.storage,
+    limits: (tenant) => overrides().forTenant(tenant),
+    ...(deps.clock === undefined ? {} : { clock: deps.clock }),
+  });
+  metrics?.bindActiveSeries(distributor.activeSeries);
+  deps.onDistributor?.(distributor);
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const startedMs = performance.now();
     let tenant: TenantId | undefined;
+    let received: ReceivedCounts | undefined;
     const body = Buffer.isBuffer(req.body) ? req.body : EMPTY_BODY;
     try {
-      tenant = resolveTenant(headerValue(req.headers['x-scope-orgid']), config);
+      tenant = requestTenants(
+        { orgId: headerValue(req.headers['x-scope-orgid']), authorization: headerValue(req.headers.authorization) },
+        config,
+        deps.auth?.() ?? null,
+        false,
+      )[0] as TenantId;
       const decoded = decodeRemoteWriteBody(
         body,
         { contentType: headerValue(req.headers['content-type']), contentEncoding: headerValue(req.headers['content-encoding']) },
@@ -113,19 +140,29 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestRoutesDep
         // A v2 body decoded as v1 yields an empty message (all fields unknown): worth one warning.
         req.log.warn({ tenant, bodyBytes: body.length }, 'remote write body decoded to no series and no metadata; wrong protobuf message?');
       }
-      const outcome = await distributor.push(tenant, { batch: decoded, histogramCount: decoded.histogramCount });
-      metrics?.observeOutcome(tenant, { series: decoded.series.length, samples: decoded.tsMs.length, exemplars: decoded.exemplarCount }, outcome, body.length);
-      setWrittenHeaders(reply, outcome.samplesWritten);
+      received = { series: decoded.series.length, samples: decoded.tsMs.length, exemplars: decoded.exemplarCount, metadata: decoded.metadataCount };
+      const outcome = await distributor.push(tenant, {
+        batch: decoded,
+        histogramCount: decoded.histogramCount,
+        exemplars: decoded.exemplars,
+        metadata: decoded.metadata,
+      });
+      metrics?.observeOutcome(tenant, received, outcome, body.length);
+      setWrittenHeaders(reply, outcome.samplesWritten, outcome.exemplarsWritten);
+      if (outcome.extrasRejected.length > 0) {
+        req.log.info({ tenant, dropped: countsByCode(outcome.extrasRejected) }, 'remote write dropped exemplars or metadata');
+      }
       if (outcome.rejected.length === 0) {
         reply.code(204).send();
       } else {
         const first = outcome.rejected[0] as RejectedSamples;
-        const err = new AppError(ErrorKind.SampleRejected, first.code, summarizeRejections(outcome));
+        const err = new AppError(ErrorKind.SampleRejected, first.code, summarizeRejections(outcome, tenant));
         req.log.info({ tenant, samplesWritten: outcome.samplesWritten, rejected: countsByCode(outcome.rejected) }, 'remote write partially rejected');
         reply.code(toHttpStatus(err)).type('text/plain; charset=utf-8').send(err.message);
       }
     } catch (e) {
       const err = toAppError(e);
+      if (err instanceof RequestRefusedError && tenant !== undefined && received !== undefined) metrics?.observeRefused(tenant, err.code, received);
       metrics?.observeError(tenant, toHttpStatus(err), body.length);
       sendError(req, reply, err, tenant);
     }

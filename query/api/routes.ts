@@ -5,14 +5,29 @@
  * parser, error handler and 404 handler never leak into routes others register on the same app.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthConfig } from '../../common/auth.js';
 import type { QueryConfig } from '../../common/config.js';
-import { AppError, ErrorKind, badData, clip } from '../../common/errors.js';
-import { compareLabels, compareStrings, seriesKey } from '../../common/labels.js';
-import type { Labels, TenantId } from '../../common/types.js';
+import { AppError, ErrorKind, badData, clip, toAppError, toPromErrorType } from '../../common/errors.js';
+import { formatDurationMs } from '../../common/duration.js';
+import { Overrides, type TenantLimits } from '../../common/limits.js';
+import { requestTenants } from '../../common/tenant.js';
+import type { Exemplar, Matcher, MetricMetadata, TenantId } from '../../common/types.js';
 import type { StorageClient } from '../../storage/client/index.js';
-import { queryableForTenant, type Queryable } from '../queryable.js';
+import { LimitedQueryable, federatedQueryable, type Queryable } from '../queryable.js';
+import type { Expr } from '../promql/ast.js';
+import { parseExpr } from '../promql/parser.js';
+import { printExpr } from '../promql/printer.js';
 import type { QueryResult, QueryValue } from '../promql/value.js';
-import { formatQueryData, formatSeriesJson, formatStringArrayJson, jsonString } from './format.js';
+import {
+  combinedLimits,
+  federatedExemplars,
+  federatedLabelNames,
+  federatedLabelValues,
+  federatedMetadata,
+  federatedSeries,
+} from './federation.js';
+import { formatLabelsJson, formatQueryData, formatSeriesJson, formatStringArrayJson, formatTimestamp, formatValue, jsonString } from './format.js';
+import type { QueryMetrics } from './metrics.js';
 import {
   MAX_TIME_MS,
   MIN_TIME_MS,
@@ -25,7 +40,7 @@ import {
 } from './params.js';
 import { fromFastifyError, sendError, sendSuccess } from './respond.js';
 import { parseMatcherSets } from './selectors.js';
-import { TENANT_HEADER, tenantFromHeader } from './tenant.js';
+import { TENANT_HEADER } from './tenant.js';
 
 /** Per-query options the API passes to the engine (structurally the engine's QueryOptions). */
 export interface QueryEngineOptions {
@@ -79,7 +94,15 @@ export interface QueryRoutesDeps {
   readonly prefix?: string;
   /** Whether to register `/-/ready` and `/-/healthy` (default true; off when another component owns them). */
   readonly healthRoutes?: boolean;
+  /** The current per-tenant limits (swapped on reload), read per request; absent = defaults for all. */
+  readonly overrides?: () => Overrides;
+  /** The current auth file, or null when authentication is off (the default). */
+  readonly auth?: () => AuthConfig | null;
+  /** Where to count queries and loaded samples; absent = not counted. */
+  readonly metrics?: QueryMetrics;
 }
+
+const DEFAULT_OVERRIDES = new Overrides();
 
 /** Options of the storage metadata lookups (not re-exported by storage/client/index.ts). */
 type ClientLookupOptions = Parameters<StorageClient['labelNames']>[2];
@@ -99,7 +122,12 @@ interface ApiResult {
 /** Per-request context handed to API handlers. */
 interface ApiContext {
   readonly params: RequestParams;
-  readonly tenant: TenantId;
+  /** The request's tenants: one, or several sorted ones for a federated (`a|b`) read. */
+  readonly tenants: TenantId[];
+  /** The tenants joined with `|`, for messages, logs and metric labels. */
+  readonly tenantText: string;
+  /** The limits in force (the strictest over federated tenants). */
+  readonly limits: TenantLimits;
   readonly signal: AbortSignal;
   readonly request: FastifyRequest;
 }
@@ -127,7 +155,43 @@ function abortOnClientClose(reply: FastifyReply, controller: AbortController): (
 export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps): void {
   const now = deps.now ?? Date.now;
   const buildInfo: BuildInfo = { ...DEFAULT_BUILD_INFO, ...deps.buildInfo };
-  const { storage, engine, config } = deps;
+  const { storage, engine, config, metrics } = deps;
+  const overrides = deps.overrides ?? (() => DEFAULT_OVERRIDES);
+  const slowMs = config.slowQueryThresholdMs ?? 0;
+
+  /** Runs a PromQL call with the tenant's query budget, then records and (if slow) logs its cost. */
+  async function runQuery(
+    ctx: ApiContext,
+    endpoint: string,
+    query: string,
+    timeoutParamMs: number | undefined,
+    call: (q: Queryable, signal: AbortSignal) => Promise<QueryResult>,
+  ): Promise<QueryResult> {
+    const limited = new LimitedQueryable(
+      federatedQueryable(storage, ctx.tenants),
+      { maxSeries: ctx.limits.maxFetchedSeriesPerQuery, maxSamples: ctx.limits.maxFetchedSamplesPerQuery },
+      JSON.stringify(ctx.tenantText),
+    );
+    const tenantTimeout = ctx.limits.queryTimeoutMs > 0 ? ctx.limits.queryTimeoutMs : undefined;
+    const timeoutMs = timeoutParamMs === undefined ? tenantTimeout : tenantTimeout === undefined ? timeoutParamMs : Math.min(timeoutParamMs, tenantTimeout);
+    const started = performance.now();
+    let outcome = 'success';
+    try {
+      return await runEngine(config, ctx.signal, timeoutMs, (s) => call(limited, s));
+    } catch (err) {
+      outcome = toPromErrorType(toAppError(err));
+      throw err;
+    } finally {
+      const ms = performance.now() - started;
+      metrics?.observeLoaded(ctx.tenantText, limited.seriesLoaded, limited.samplesLoaded);
+      if (slowMs > 0 && ms >= slowMs) {
+        ctx.request.log.warn(
+          { tenant: ctx.tenantText, endpoint, query: clip(query, 2000), durationMs: Math.round(ms), seriesLoaded: limited.seriesLoaded, samplesLoaded: limited.samplesLoaded, outcome },
+          'slow query',
+        );
+      }
+    }
+  }
 
   app.register(
     async (child) => {
@@ -146,61 +210,81 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
           method: [...methods],
           url,
           handler: async (request, reply) => {
-            const tenant = tenantFromHeader(request.headers[TENANT_HEADER], config);
-            const params = RequestParams.from(request.url, request.body);
-            const controller = new AbortController();
-            const stopWatching = abortOnClientClose(reply, controller);
+            const started = performance.now();
+            const endpoint = url.replace(/^\//, '');
+            let outcome = 'success';
             try {
-              const result = await handler({ params, tenant, signal: controller.signal, request });
-              return sendSuccess(reply, result.data, result.warnings);
+              const tenants = requestTenants(
+                { orgId: joinHeader(request.headers[TENANT_HEADER]), authorization: joinHeader(request.headers.authorization) },
+                config,
+                deps.auth?.() ?? null,
+                true,
+              );
+              const tenantText = tenants.join('|');
+              request.log = request.log.child({ tenant: tenantText });
+              const limits = combinedLimits(tenants, (t) => overrides().forTenant(t));
+              const params = RequestParams.from(request.url, request.body);
+              const controller = new AbortController();
+              const stopWatching = abortOnClientClose(reply, controller);
+              try {
+                const result = await handler({ params, tenants, tenantText, limits, signal: controller.signal, request });
+                return sendSuccess(reply, result.data, result.warnings);
+              } finally {
+                stopWatching();
+              }
+            } catch (err) {
+              outcome = toPromErrorType(toAppError(err));
+              throw err;
             } finally {
-              stopWatching();
+              metrics?.observeRequest(endpoint, outcome, (performance.now() - started) / 1000);
             }
           },
         });
       };
 
-      route(ANY_METHOD, '/query', async ({ params, tenant, signal }) => {
+      route(ANY_METHOD, '/query', async (ctx) => {
+        const { params } = ctx;
         const limit = limitParam(params);
         const timeMs = timeParam(params, 'time', now());
         const opts = queryOptions(params);
         const query = params.get('query') ?? '';
-        const result = await runEngine(config, signal, opts.timeoutMs, (s) =>
-          engine.instantQuery(queryableForTenant(storage, tenant), query, timeMs, engineOptions(s, opts.lookbackDeltaMs)),
-        );
+        const result = await runQuery(ctx, 'query', query, opts.timeoutMs, (q, s) => engine.instantQuery(q, query, timeMs, engineOptions(s, opts.lookbackDeltaMs)));
         return queryResponse(result, limit);
       });
 
-      route(ANY_METHOD, '/query_range', async ({ params, tenant, signal }) => {
+      route(ANY_METHOD, '/query_range', async (ctx) => {
+        const { params, limits } = ctx;
         const limit = limitParam(params);
         const { startMs, endMs, stepMs } = rangeParams(params);
+        if (limits.maxQueryLengthMs > 0 && endMs - startMs > limits.maxQueryLengthMs) {
+          throw badData(
+            'query-too-long',
+            `the query time range exceeds the limit (query length: ${formatDurationMs(endMs - startMs)}, limit: ${formatDurationMs(limits.maxQueryLengthMs)}) for tenant ${JSON.stringify(ctx.tenantText)} (limits.max_query_length) [err-query-too-long]`,
+          );
+        }
         const opts = queryOptions(params);
         const query = params.get('query') ?? '';
-        const result = await runEngine(config, signal, opts.timeoutMs, (s) =>
-          engine.rangeQuery(queryableForTenant(storage, tenant), query, startMs, endMs, stepMs, engineOptions(s, opts.lookbackDeltaMs)),
+        const result = await runQuery(ctx, 'query_range', query, opts.timeoutMs, (q, s) =>
+          engine.rangeQuery(q, query, startMs, endMs, stepMs, engineOptions(s, opts.lookbackDeltaMs)),
         );
         return queryResponse(result, limit);
       });
 
-      route(ANY_METHOD, '/series', async ({ params, tenant, signal }) => {
+      route(ANY_METHOD, '/series', async ({ params, tenants, signal }) => {
         const matches = params.getAll('match[]');
         if (matches.length === 0) throw badData('missing-match', 'no match[] parameter provided');
         const lookup = lookupParams(params, signal);
         const sets = parseMatcherSets(matches);
-        const results = await Promise.all(sets.map((set) => storage.series(tenant, set, lookup.storageOpts)));
-        return truncated(formatSeriesJson, unionSeries(results), lookup.limit);
+        return truncated(formatSeriesJson, await federatedSeries(storage, tenants, sets, lookup.storageOpts), lookup.limit);
       });
 
-      route(ANY_METHOD, '/labels', async ({ params, tenant, signal }) => {
+      route(ANY_METHOD, '/labels', async ({ params, tenants, signal }) => {
         const lookup = lookupParams(params, signal);
         const sets = parseMatcherSets(params.getAll('match[]'));
-        const results = await Promise.all(
-          (sets.length === 0 ? [[]] : sets).map((set) => storage.labelNames(tenant, set, lookup.storageOpts)),
-        );
-        return truncated(formatStringArrayJson, unionStrings(results), lookup.limit);
+        return truncated(formatStringArrayJson, await federatedLabelNames(storage, tenants, sets, lookup.storageOpts), lookup.limit);
       });
 
-      route(['GET'], '/label/:name/values', async ({ params, tenant, signal, request }) => {
+      route(['GET'], '/label/:name/values', async ({ params, tenants, signal, request }) => {
         const raw = (request.params as { name: string }).name;
         const name = unescapeLabelName(raw);
         // UTF-8 label names as in Prometheus 3: any non-empty, well-formed text.
@@ -209,16 +293,46 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
         }
         const lookup = lookupParams(params, signal);
         const sets = parseMatcherSets(params.getAll('match[]'));
-        const results = await Promise.all(
-          (sets.length === 0 ? [[]] : sets).map((set) => storage.labelValues(tenant, name, set, lookup.storageOpts)),
-        );
-        return truncated(formatStringArrayJson, unionStrings(results), lookup.limit);
+        return truncated(formatStringArrayJson, await federatedLabelValues(storage, tenants, name, sets, lookup.storageOpts), lookup.limit);
       });
 
-      // Grafana probes these (http-api.md §6); we keep no metadata, rules or exemplars.
-      route(['GET'], '/metadata', async () => ({ data: '{}', warnings: [] }));
+      route(['GET'], '/metadata', async ({ params, tenants, signal }) => {
+        const limit = nonNegativeIntParam(params, 'limit');
+        const limitPerMetric = nonNegativeIntParam(params, 'limit_per_metric');
+        const metric = params.get('metric') ?? '';
+        const list = await federatedMetadata(storage, tenants, { metric, limit, limitPerMetric }, signal);
+        return { data: formatMetadataJson(list), warnings: [] };
+      });
+
+      // We evaluate no rules; Grafana only needs the shape (http-api.md §5–6).
       route(['GET'], '/rules', async () => ({ data: '{"groups":[]}', warnings: [] }));
-      route(ANY_METHOD, '/query_exemplars', async () => ({ data: '[]', warnings: [] }));
+
+      route(ANY_METHOD, '/query_exemplars', async ({ params, tenants, signal }) => {
+        const query = params.get('query') ?? '';
+        const startMs = timeParam(params, 'start', MIN_TIME_MS);
+        const endMs = timeParam(params, 'end', MAX_TIME_MS);
+        if (endMs < startMs) throw badData('bad-range', 'invalid parameter "end": end timestamp must not be before start time');
+        let expr: Expr;
+        try {
+          expr = parseExpr(query);
+        } catch (err) {
+          const e = toAppError(err);
+          throw new AppError(e.kind, e.code, `invalid parameter "query": ${e.message}`, { cause: err });
+        }
+        const sets = selectorMatcherSets(expr);
+        const list = await federatedExemplars(storage, tenants, sets, startMs, endMs, signal);
+        return { data: formatExemplarsJson(list), warnings: [] };
+      });
+
+      route(ANY_METHOD, '/format_query', async ({ params }) => {
+        const query = params.get('query') ?? '';
+        try {
+          return { data: jsonString(printExpr(parseExpr(query))), warnings: [] };
+        } catch (err) {
+          const e = toAppError(err);
+          throw new AppError(e.kind, e.code, `invalid parameter "query": ${e.message}`, { cause: err });
+        }
+      });
 
       const buildInfoJson =
         `{"version":${jsonString(buildInfo.version)},"revision":${jsonString(buildInfo.revision)},` +
@@ -342,21 +456,94 @@ function lookupParams(params: RequestParams, signal: AbortSignal): LookupParams 
   return { limit, storageOpts: { startMs, endMs, limit: limit > 0 ? limit + 1 : 0, signal } };
 }
 
-/** Union of sorted label sets, deduplicated by series key, sorted by label set. */
-function unionSeries(results: Labels[][]): Labels[] {
-  if (results.length === 1) return results[0] as Labels[];
-  const seen = new Map<string, Labels>();
-  for (const list of results) for (const labels of list) seen.set(seriesKey(labels), labels);
-  return [...seen.values()].sort(compareLabels);
-}
-
-/** Union of sorted string lists, deduplicated and sorted. */
-function unionStrings(results: string[][]): string[] {
-  if (results.length === 1) return results[0] as string[];
-  return [...new Set(results.flat())].sort(compareStrings);
-}
-
 function truncated<T>(render: (items: readonly T[]) => string, items: readonly T[], limit: number): ApiResult {
   if (limit > 0 && items.length > limit) return { data: render(items.slice(0, limit)), warnings: [TRUNCATED_WARNING] };
   return { data: render(items), warnings: [] };
+}
+
+function joinHeader(v: string | string[] | undefined): string | undefined {
+  // Node joins repeated custom headers with ", ", which then fails validation; arrays only come from inject().
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** A non-negative integer parameter (0 when absent); negative or garbage → bad_data. */
+function nonNegativeIntParam(params: RequestParams, name: string): number {
+  const raw = params.get(name);
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw badData('invalid-limit', `invalid parameter "${name}": cannot parse ${JSON.stringify(clip(raw))} to a non-negative integer`);
+  return n;
+}
+
+/** Every vector selector's matchers in a query, in order of appearance (Prometheus parser.ExtractSelectors). */
+export function selectorMatcherSets(expr: Expr): Matcher[][] {
+  const out: Matcher[][] = [];
+  const walk = (e: Expr): void => {
+    switch (e.kind) {
+      case 'VectorSelector':
+        out.push([...e.matchers]);
+        return;
+      case 'MatrixSelector':
+        walk(e.vectorSelector);
+        return;
+      case 'SubqueryExpr':
+      case 'ParenExpr':
+      case 'UnaryExpr':
+        walk(e.expr);
+        return;
+      case 'BinaryExpr':
+        walk(e.lhs);
+        walk(e.rhs);
+        return;
+      case 'AggregateExpr':
+        if (e.param !== null) walk(e.param);
+        walk(e.expr);
+        return;
+      case 'Call':
+        for (const a of e.args) walk(a);
+        return;
+      default:
+        return;
+    }
+  };
+  walk(expr);
+  return out;
+}
+
+/** `/metadata` data: `{"<metric>":[{"type":…,"help":…,"unit":…},…],…}` in metric order. */
+export function formatMetadataJson(list: readonly MetricMetadata[]): string {
+  const parts: string[] = [];
+  let current: string | null = null;
+  let entries: string[] = [];
+  const flush = (): void => {
+    if (current !== null) parts.push(`${jsonString(current)}:[${entries.join(',')}]`);
+  };
+  for (const m of list) {
+    if (m.metric !== current) {
+      flush();
+      current = m.metric;
+      entries = [];
+    }
+    entries.push(`{"type":${jsonString(m.type)},"help":${jsonString(m.help)},"unit":${jsonString(m.unit)}}`);
+  }
+  flush();
+  return `{${parts.join(',')}}`;
+}
+
+/** `/query_exemplars` data: one entry per series, exemplars in time order (input sorted by series then time). */
+export function formatExemplarsJson(list: readonly Exemplar[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < list.length) {
+    const first = list[i] as Exemplar;
+    const key = first.seriesLabels.join('\xff');
+    const items: string[] = [];
+    while (i < list.length && (list[i] as Exemplar).seriesLabels.join('\xff') === key) {
+      const e = list[i] as Exemplar;
+      items.push(`{"labels":${formatLabelsJson(e.labels)},"value":${jsonString(formatValue(e.value))},"timestamp":${formatTimestamp(e.tsMs)}}`);
+      i++;
+    }
+    parts.push(`{"seriesLabels":${formatLabelsJson(first.seriesLabels)},"exemplars":[${items.join(',')}]}`);
+  }
+  return `[${parts.join(',')}]`;
 }

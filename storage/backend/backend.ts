@@ -1,4 +1,19 @@
-import type { Labels, Matcher, SampleBatch, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+import { compareStrings, getLabel } from '../../common/labels.js';
+import type { CompiledMatcher } from '../../common/matchers.js';
+import type {
+  Exemplar,
+  Labels,
+  Matcher,
+  MetadataQuery,
+  MetricMetadata,
+  RejectedSamples,
+  SampleBatch,
+  StorageStats,
+  TenantId,
+  TimeMs,
+  WriteExtras,
+  WriteResult,
+} from '../../common/types.js';
 
 /** Chunk encodings, numbered as `Chunk.Encoding` in proto/storage/v1/storage.proto. */
 export const ChunkEncoding = { RAW: 1, XOR: 2 } as const;
@@ -50,6 +65,74 @@ export interface Backend {
   labelValues(tenant: TenantId, name: string, matchers: readonly Matcher[], opts: LookupOptions): Promise<string[]>;
   /** Label sets of matching series, sorted. */
   series(tenant: TenantId, matchers: readonly Matcher[], opts: LookupOptions): Promise<Labels[]>;
+  /**
+   * Keeps exemplars and metadata within the tenant's bounds in `extras`. Exemplars are unique per
+   * (series, timestamp): a repeat is a no-op counted as written; beyond `maxExemplars` the oldest
+   * go first. Metadata entries are unique per (metric, type, help, unit); new ones beyond the
+   * bounds are rejected (`max-metadata-per-tenant`, `max-metadata-per-metric`), known ones kept.
+   */
+  writeExtras(tenant: TenantId, extras: WriteExtras): Promise<ExtrasResult>;
+  /** Metadata sorted by metric, then type, help, unit; `limit` counts metrics. */
+  metadata(tenant: TenantId, query: MetadataQuery): Promise<MetricMetadata[]>;
+  /** Exemplars of series matching any matcher set, in [startMs, endMs], sorted by series labels then time. */
+  exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs): Promise<Exemplar[]>;
+  /** Storage-wide figures for /metrics. */
+  storageStats(): Promise<StorageStats>;
   /** Flushes and closes; further calls fail with `unavailable`. */
   close(): Promise<void>;
 }
+
+/** What writeExtras kept and rejected. */
+export interface ExtrasResult {
+  readonly exemplarsWritten: number;
+  readonly metadataWritten: number;
+  readonly rejected: RejectedSamples[];
+}
+
+/** Codes of rejected metadata (stable; also discard-metric reasons). */
+export const MetadataCode = {
+  MaxPerTenant: 'max-metadata-per-tenant',
+  MaxPerMetric: 'max-metadata-per-metric',
+} as const;
+
+/** Sorts metadata by metric, then type, help, unit. */
+export function compareMetadata(a: MetricMetadata, b: MetricMetadata): number {
+  return compareStrings(a.metric, b.metric) || compareStrings(a.type, b.type) || compareStrings(a.help, b.help) || compareStrings(a.unit, b.unit);
+}
+
+/** Applies `limit` (metrics) and `limitPerMetric` to metadata sorted by metric, filtering by `metric`. */
+export function limitMetadata(sorted: readonly MetricMetadata[], q: MetadataQuery): MetricMetadata[] {
+  const out: MetricMetadata[] = [];
+  let metrics = 0;
+  let perMetric = 0;
+  let current: string | null = null;
+  for (const m of sorted) {
+    if (q.metric !== '' && m.metric !== q.metric) continue;
+    if (m.metric !== current) {
+      if (q.limit > 0 && metrics >= q.limit) break;
+      current = m.metric;
+      metrics++;
+      perMetric = 0;
+    }
+    if (q.limitPerMetric > 0 && perMetric >= q.limitPerMetric) continue;
+    perMetric++;
+    out.push(m);
+  }
+  return out;
+}
+
+/** Whether `labels` match every matcher of at least one set. */
+export function matchesAnySet(labels: Labels, sets: readonly (readonly CompiledMatcher[])[]): boolean {
+  for (const set of sets) {
+    let ok = true;
+    for (const m of set) {
+      if (!m.matches(getLabel(labels, m.matcher.name))) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+

@@ -5,9 +5,21 @@
 import { AppError, ErrorKind, badData, clip } from '../../common/errors.js';
 import { compareLabels, compareStrings, formatLabels, getLabel, seriesKey } from '../../common/labels.js';
 import { compileMatcher, type CompiledMatcher } from '../../common/matchers.js';
-import type { Labels, Matcher, SampleBatch, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+import type {
+  Exemplar,
+  Labels,
+  Matcher,
+  MetadataQuery,
+  MetricMetadata,
+  SampleBatch,
+  StorageStats,
+  TenantId,
+  TimeMs,
+  WriteExtras,
+  WriteResult,
+} from '../../common/types.js';
 import { encodeRawChunk } from '../chunk/raw.js';
-import { ChunkEncoding, type Backend, type LookupOptions, type SelectedSeries } from './backend.js';
+import { ChunkEncoding, MetadataCode, compareMetadata, limitMetadata, matchesAnySet, type Backend, type ExtrasResult, type LookupOptions, type SelectedSeries } from './backend.js';
 
 /** Samples of one series; `tsMs`/`values` are grown geometrically, the first `n` elements are live. */
 class MemSeries {
@@ -67,7 +79,34 @@ const CODE_DUPLICATE = 'sample-duplicate-timestamp';
 /** An in-memory Backend with Prometheus TSDB sample rules (no out-of-order window). */
 export class MemoryBackend implements Backend {
   private readonly _tenants = new Map<TenantId, Map<string, MemSeries>>();
+  private readonly _extras = new MemoryExtras();
   private _closed = false;
+
+  /** See Backend.writeExtras. */
+  async writeExtras(tenant: TenantId, extras: WriteExtras): Promise<ExtrasResult> {
+    this._checkOpen();
+    return this._extras.write(tenant, extras);
+  }
+
+  /** See Backend.metadata. */
+  async metadata(tenant: TenantId, query: MetadataQuery): Promise<MetricMetadata[]> {
+    this._checkOpen();
+    return this._extras.metadata(tenant, query);
+  }
+
+  /** See Backend.exemplars. */
+  async exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs): Promise<Exemplar[]> {
+    this._checkOpen();
+    return this._extras.exemplars(tenant, matcherSets, startMs, endMs);
+  }
+
+  /** Series, exemplar and metadata counts; no chunks or bytes on disk in memory. */
+  async storageStats(): Promise<StorageStats> {
+    let series = 0;
+    for (const t of this._tenants.values()) series += t.size;
+    const e = this._extras.counts();
+    return { series, chunks: 0, bytesOnDisk: 0, walBytes: 0, tenants: this._tenants.size, exemplars: e.exemplars, metadata: e.metadata };
+  }
 
   /** Appends a batch; see Backend.append for the sample rules. Resolves immediately. */
   async append(tenant: TenantId, batch: SampleBatch): Promise<WriteResult> {
@@ -216,4 +255,144 @@ function tally(rejects: Map<string, RejectTally>, code: string, example: () => s
 /** The first `limit` elements (all when limit is 0). */
 function limited<T>(items: T[], limit: number): T[] {
   return limit > 0 && items.length > limit ? items.slice(0, limit) : items;
+}
+
+/** Metadata identity within a metric: type, help and unit joined by a separator labels cannot hold. */
+function metadataKey(m: MetricMetadata): string {
+  return `${m.type}\xff${m.help}\xff${m.unit}`;
+}
+
+interface TenantExtras {
+  /** Ring buffer of exemplars in arrival order; `head` is the oldest, `size` live entries. */
+  ring: (Exemplar | undefined)[];
+  head: number;
+  size: number;
+  /** `seriesKey\xfftsMs` of live exemplars, for de-duplication. */
+  keys: Set<string>;
+  /** metric → metadataKey → entry. */
+  metadata: Map<string, Map<string, MetricMetadata>>;
+  metadataCount: number;
+}
+
+function exemplarKey(e: Exemplar): string {
+  return `${seriesKey(e.seriesLabels)}\xff${e.tsMs}`;
+}
+
+/**
+ * Exemplars (a bounded ring buffer per tenant, oldest dropped first, as Prometheus's circular
+ * exemplar storage) and metadata (bounded sets per tenant and metric) held in memory.
+ */
+export class MemoryExtras {
+  private readonly _tenants = new Map<TenantId, TenantExtras>();
+
+  private _tenant(tenant: TenantId): TenantExtras {
+    let t = this._tenants.get(tenant);
+    if (t === undefined) {
+      t = { ring: [], head: 0, size: 0, keys: new Set(), metadata: new Map(), metadataCount: 0 };
+      this._tenants.set(tenant, t);
+    }
+    return t;
+  }
+
+  /** Keeps exemplars and metadata; see Backend.writeExtras. */
+  write(tenant: TenantId, extras: WriteExtras): ExtrasResult {
+    const t = this._tenant(tenant);
+    const rejected = new Map<string, { count: number; example: string }>();
+    let exemplarsWritten = 0;
+    if (extras.maxExemplars !== t.ring.length) this._resize(t, extras.maxExemplars);
+    const cap = t.ring.length;
+    for (const e of extras.exemplars) {
+      if (cap === 0) break;
+      const key = exemplarKey(e);
+      exemplarsWritten++;
+      if (t.keys.has(key)) continue; // a re-send: no-op, as for samples
+      if (t.size === cap) {
+        const old = t.ring[t.head] as Exemplar;
+        t.keys.delete(exemplarKey(old));
+        t.ring[t.head] = e;
+        t.head = (t.head + 1) % cap;
+      } else {
+        t.ring[(t.head + t.size) % cap] = e;
+        t.size++;
+      }
+      t.keys.add(key);
+    }
+    let metadataWritten = 0;
+    for (const m of extras.metadata) {
+      let perMetric = t.metadata.get(m.metric);
+      const key = metadataKey(m);
+      if (perMetric?.has(key) === true) {
+        metadataWritten++;
+        continue;
+      }
+      if (extras.maxMetadata > 0 && t.metadataCount >= extras.maxMetadata) {
+        tallyReject(rejected, MetadataCode.MaxPerTenant, () => `metadata of ${clip(m.metric)} dropped: tenant has ${t.metadataCount} metadata entries, limit ${extras.maxMetadata} (limit max_global_metadata_per_user) [err-${MetadataCode.MaxPerTenant}]`);
+        continue;
+      }
+      if (extras.maxMetadataPerMetric > 0 && (perMetric?.size ?? 0) >= extras.maxMetadataPerMetric) {
+        tallyReject(rejected, MetadataCode.MaxPerMetric, () => `metadata of ${clip(m.metric)} dropped: metric has ${perMetric?.size ?? 0} metadata entries, limit ${extras.maxMetadataPerMetric} (limit max_global_metadata_per_metric) [err-${MetadataCode.MaxPerMetric}]`);
+        continue;
+      }
+      if (perMetric === undefined) {
+        perMetric = new Map();
+        t.metadata.set(m.metric, perMetric);
+      }
+      perMetric.set(key, { metric: m.metric, type: m.type, help: m.help, unit: m.unit });
+      t.metadataCount++;
+      metadataWritten++;
+    }
+    return { exemplarsWritten, metadataWritten, rejected: [...rejected].map(([code, r]) => ({ code, count: r.count, example: r.example })) };
+  }
+
+  /** Re-homes the ring into `cap` slots keeping the newest entries. */
+  private _resize(t: TenantExtras, cap: number): void {
+    const live: Exemplar[] = [];
+    for (let i = 0; i < t.size; i++) live.push(t.ring[(t.head + i) % t.ring.length] as Exemplar);
+    const keep = cap === 0 ? [] : live.slice(Math.max(0, live.length - cap));
+    t.ring = new Array<Exemplar | undefined>(cap);
+    for (let i = 0; i < keep.length; i++) t.ring[i] = keep[i];
+    t.head = 0;
+    t.size = keep.length;
+    t.keys = new Set(keep.map(exemplarKey));
+  }
+
+  /** See Backend.metadata. */
+  metadata(tenant: TenantId, q: MetadataQuery): MetricMetadata[] {
+    const t = this._tenants.get(tenant);
+    if (t === undefined) return [];
+    const all: MetricMetadata[] = [];
+    for (const per of t.metadata.values()) for (const m of per.values()) all.push(m);
+    return limitMetadata(all.sort(compareMetadata), q);
+  }
+
+  /** See Backend.exemplars. */
+  exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs): Exemplar[] {
+    const t = this._tenants.get(tenant);
+    if (t === undefined || t.size === 0) return [];
+    const sets = matcherSets.map((set) => set.map(compileMatcher));
+    const out: Exemplar[] = [];
+    for (let i = 0; i < t.size; i++) {
+      const e = t.ring[(t.head + i) % t.ring.length] as Exemplar;
+      if (e.tsMs < startMs || e.tsMs > endMs) continue;
+      if (matchesAnySet(e.seriesLabels, sets)) out.push(e);
+    }
+    return out.sort((a, b) => compareLabels(a.seriesLabels, b.seriesLabels) || a.tsMs - b.tsMs);
+  }
+
+  /** Live exemplars and metadata entries over all tenants. */
+  counts(): { exemplars: number; metadata: number } {
+    let exemplars = 0;
+    let metadata = 0;
+    for (const t of this._tenants.values()) {
+      exemplars += t.size;
+      metadata += t.metadataCount;
+    }
+    return { exemplars, metadata };
+  }
+}
+
+function tallyReject(rejects: Map<string, { count: number; example: string }>, code: string, example: () => string): void {
+  const r = rejects.get(code);
+  if (r === undefined) rejects.set(code, { count: 1, example: example() });
+  else r.count++;
 }

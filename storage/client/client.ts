@@ -6,7 +6,20 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { AppError, ErrorKind, fromGrpc, toAppError } from '../../common/errors.js';
-import type { Labels, Matcher, SampleBatch, SeriesSamples, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+import type {
+  Exemplar,
+  Labels,
+  Matcher,
+  MetadataQuery,
+  MetricMetadata,
+  SampleBatch,
+  SeriesSamples,
+  StorageStats,
+  TenantId,
+  TimeMs,
+  WriteExtras,
+  WriteResult,
+} from '../../common/types.js';
 import type { MatcherMsg, SelectedSeriesMsg, SelectRequestMsg, SelectResponseMsg, WriteRequestMsg } from '../../proto/index.js';
 import { ERROR_CODE_KEY, ERROR_KIND_KEY, storageServiceDefinition as def } from '../rpc.js';
 import { decodeSelectedSeries } from './decode.js';
@@ -57,7 +70,7 @@ function bytesView(arr: Float64Array, from: number, to: number): Uint8Array {
  * Packs a SampleBatch into the columnar WriteRequest: label strings flat, per-series pair and
  * sample counts, timestamps/values as byte views of the batch's arrays (no copies).
  */
-export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch): WriteRequestMsg {
+export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch, extras?: WriteExtras): WriteRequestMsg {
   const n = batch.series.length;
   const labelStrings: string[] = [];
   const labelPairCounts = new Array<number>(n);
@@ -77,6 +90,15 @@ export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch): Write
     sampleCounts,
     timestamps: bytesView(batch.tsMs, from, to),
     values: bytesView(batch.values, from, to),
+    ...(extras === undefined
+      ? {}
+      : {
+          exemplars: extras.exemplars.map((e) => ({ seriesLabels: e.seriesLabels, labels: e.labels, value: e.value, timestampMs: e.tsMs })),
+          metadata: extras.metadata.map((m) => ({ metricFamilyName: m.metric, type: m.type, help: m.help, unit: m.unit })),
+          maxExemplars: extras.maxExemplars,
+          maxMetadata: extras.maxMetadata,
+          maxMetadataPerMetric: extras.maxMetadataPerMetric,
+        }),
   };
 }
 
@@ -164,12 +186,45 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
   }
 
   return {
-    async write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal): Promise<WriteResult> {
+    async write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras): Promise<WriteResult> {
       // Not retried here: the caller (ingest → Prometheus) owns retries of writes.
-      const res = await unaryOnce(def.Write, batchToWriteRequest(tenant, batch), deadlineIn(opts.timeoutMs), signal);
-      return {
+      const res = await unaryOnce(def.Write, batchToWriteRequest(tenant, batch, extras), deadlineIn(opts.timeoutMs), signal);
+      const out: WriteResult = {
         samplesWritten: res.samplesWritten,
         rejected: res.rejected.map((r) => ({ code: r.code, count: r.count, example: r.example })),
+      };
+      if (extras !== undefined) {
+        out.exemplarsWritten = res.exemplarsWritten ?? 0;
+        out.metadataWritten = res.metadataWritten ?? 0;
+      }
+      return out;
+    },
+
+    async metadata(tenant: TenantId, query: MetadataQuery, signal?: AbortSignal): Promise<MetricMetadata[]> {
+      const req = { tenant, metric: query.metric, limit: query.limit, limitPerMetric: query.limitPerMetric };
+      const deadline = deadlineIn(opts.timeoutMs);
+      const res = await withRetry(() => unaryOnce(def.Metadata, req, deadline, signal), signal);
+      return res.metadata.map((m) => ({ metric: m.metricFamilyName, type: m.type, help: m.help, unit: m.unit }));
+    },
+
+    async exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<Exemplar[]> {
+      const req = { tenant, matcherSets: matcherSets.map((set) => ({ matchers: toMatcherMsgs(set) })), startMs, endMs };
+      const deadline = deadlineIn(opts.timeoutMs);
+      const res = await withRetry(() => unaryOnce(def.Exemplars, req, deadline, signal), signal);
+      return res.exemplars.map((e) => ({ seriesLabels: [...e.seriesLabels], labels: [...e.labels], value: e.value, tsMs: e.timestampMs }));
+    },
+
+    async stats(signal?: AbortSignal): Promise<StorageStats> {
+      const deadline = deadlineIn(Math.min(opts.timeoutMs, READY_TIMEOUT_MS * 5));
+      const res = await withRetry(() => unaryOnce(def.Stats, {}, deadline, signal), signal);
+      return {
+        series: res.series ?? 0,
+        chunks: res.chunks ?? 0,
+        bytesOnDisk: res.bytesOnDisk ?? 0,
+        walBytes: res.walBytes ?? 0,
+        tenants: res.tenants ?? 0,
+        exemplars: res.exemplars ?? 0,
+        metadata: res.metadata ?? 0,
       };
     },
 

@@ -5,3 +5,4 @@
  */
 export type { StorageClient } from './storage-client.js';
 export { createGrpcStorageClient, type GrpcStorageClientOptions } from './client.js';
+export { registerStorageMetrics } from './metrics.js';

@@ -3,7 +3,20 @@
  * transport. For route and engine tests over MemoryBackend; production wiring uses the gRPC client.
  */
 import { AppError, ErrorKind, toAppError } from '../../common/errors.js';
-import type { Labels, Matcher, SampleBatch, SeriesSamples, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+import type {
+  Exemplar,
+  Labels,
+  Matcher,
+  MetadataQuery,
+  MetricMetadata,
+  SampleBatch,
+  SeriesSamples,
+  StorageStats,
+  TenantId,
+  TimeMs,
+  WriteExtras,
+  WriteResult,
+} from '../../common/types.js';
 import type { Backend } from '../backend/backend.js';
 import { decodeSelectedSeries } from './decode.js';
 import type { ClientLookupOptions, StorageClient } from './storage-client.js';
@@ -31,8 +44,27 @@ async function call<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): P
  */
 export function createLocalStorageClient(backend: Backend): StorageClient {
   return {
-    write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal): Promise<WriteResult> {
-      return call(signal, () => backend.append(tenant, batch));
+    write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras): Promise<WriteResult> {
+      return call(signal, async () => {
+        const result = batch.series.length > 0 ? await backend.append(tenant, batch) : { samplesWritten: 0, rejected: [] };
+        if (extras === undefined || (extras.exemplars.length === 0 && extras.metadata.length === 0)) return result;
+        const more = await backend.writeExtras(tenant, extras);
+        return {
+          samplesWritten: result.samplesWritten,
+          rejected: [...result.rejected, ...more.rejected],
+          exemplarsWritten: more.exemplarsWritten,
+          metadataWritten: more.metadataWritten,
+        };
+      });
+    },
+    metadata(tenant: TenantId, query: MetadataQuery, signal?: AbortSignal): Promise<MetricMetadata[]> {
+      return call(signal, () => backend.metadata(tenant, query));
+    },
+    exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<Exemplar[]> {
+      return call(signal, () => backend.exemplars(tenant, matcherSets, startMs, endMs));
+    },
+    stats(signal?: AbortSignal): Promise<StorageStats> {
+      return call(signal, () => backend.storageStats());
     },
     select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
       return call(signal, async () => decodeSelectedSeries(await backend.select(tenant, matchers, startMs, endMs), startMs, endMs));

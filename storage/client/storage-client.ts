@@ -1,4 +1,17 @@
-import type { Labels, Matcher, SampleBatch, SeriesSamples, TenantId, TimeMs, WriteResult } from '../../common/types.js';
+import type {
+  Exemplar,
+  Labels,
+  Matcher,
+  MetadataQuery,
+  MetricMetadata,
+  SampleBatch,
+  SeriesSamples,
+  StorageStats,
+  TenantId,
+  TimeMs,
+  WriteExtras,
+  WriteResult,
+} from '../../common/types.js';
 
 /** Options of the metadata lookups. */
 export interface ClientLookupOptions {
@@ -14,8 +27,11 @@ export interface ClientLookupOptions {
  * (transport failures become `unavailable`, deadlines `timeout`).
  */
 export interface StorageClient {
-  /** Appends a batch; resolves once accepted samples are durable. Per-sample rejections are in the result. */
-  write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal): Promise<WriteResult>;
+  /**
+   * Appends a batch (and, in the same call, exemplars and metadata with the tenant's bounds);
+   * resolves once accepted samples are durable. Per-sample rejections are in the result.
+   */
+  write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras): Promise<WriteResult>;
   /**
    * Samples of every series matching all matchers within [startMs, endMs] (inclusive), decoded,
    * trimmed to the range, sorted by label set. Series with no sample in the range are omitted.
@@ -24,6 +40,12 @@ export interface StorageClient {
   labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]>;
   labelValues(tenant: TenantId, name: string, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]>;
   series(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<Labels[]>;
+  /** Metadata sorted by metric (see Backend.metadata). */
+  metadata(tenant: TenantId, query: MetadataQuery, signal?: AbortSignal): Promise<MetricMetadata[]>;
+  /** Exemplars of series matching any matcher set within [startMs, endMs], sorted by series then time. */
+  exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<Exemplar[]>;
+  /** Storage-wide figures for /metrics. */
+  stats(signal?: AbortSignal): Promise<StorageStats>;
   /** Whether storage answers (for /-/ready). */
   ready(): Promise<boolean>;
   close(): void;

@@ -35,7 +35,7 @@ function makeBatch(nSeries: number, perSeries: number, value: (s: number, k: num
 /** A Backend whose every method rejects with `err` (or hangs when err is 'hang'). */
 function failingBackend(err: unknown): Backend {
   const fail = (): Promise<never> => (err === 'hang' ? new Promise<never>(() => {}) : Promise.reject(err));
-  return { append: fail, select: fail, labelNames: fail, labelValues: fail, series: fail, close: async () => {} };
+  return { append: fail, select: fail, labelNames: fail, labelValues: fail, series: fail, writeExtras: fail, metadata: fail, exemplars: fail, storageStats: fail, close: async () => {} };
 }
 
 describe('storage gRPC server + client over MemoryBackend', () => {

@@ -5,8 +5,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { AppError, ErrorKind, badData, toAppError, toGrpcCode } from '../../common/errors.js';
-import type { Labels, Matcher, MatchType, SampleBatch } from '../../common/types.js';
+import type { Exemplar, Labels, Matcher, MatchType, SampleBatch, WriteExtras, WriteResult } from '../../common/types.js';
 import type {
+  ExemplarMsg,
+  ExemplarsRequestMsg,
+  ExemplarsResponseMsg,
+  MetadataRequestMsg,
+  MetadataResponseMsg,
+  StatsRequestMsg,
+  StatsResponseMsg,
   LabelMsg,
   LabelNamesRequestMsg,
   LabelNamesResponseMsg,
@@ -54,6 +61,36 @@ export interface StorageServiceHandlers extends grpc.UntypedServiceImplementatio
   LabelNames: grpc.handleUnaryCall<LabelNamesRequestMsg, LabelNamesResponseMsg>;
   LabelValues: grpc.handleUnaryCall<LabelValuesRequestMsg, LabelValuesResponseMsg>;
   Series: grpc.handleUnaryCall<SeriesRequestMsg, SeriesResponseMsg>;
+  Metadata: grpc.handleUnaryCall<MetadataRequestMsg, MetadataResponseMsg>;
+  Exemplars: grpc.handleUnaryCall<ExemplarsRequestMsg, ExemplarsResponseMsg>;
+  Stats: grpc.handleUnaryCall<StatsRequestMsg, StatsResponseMsg>;
+}
+
+/** Exemplars and metadata of a WriteRequest, or null when it carries none. */
+export function writeRequestExtras(req: WriteRequestMsg): WriteExtras | null {
+  const ex = req.exemplars ?? [];
+  const md = req.metadata ?? [];
+  if (ex.length === 0 && md.length === 0) return null;
+  const exemplars = new Array<Exemplar>(ex.length);
+  for (let i = 0; i < ex.length; i++) {
+    const e = ex[i] as ExemplarMsg;
+    if (e.seriesLabels.length % 2 !== 0 || e.labels.length % 2 !== 0) {
+      throw badData('write-request-malformed', 'exemplar label strings must come in name/value pairs [err-write-request-malformed]');
+    }
+    exemplars[i] = { seriesLabels: [...e.seriesLabels], labels: [...e.labels], value: e.value, tsMs: e.timestampMs };
+  }
+  return {
+    exemplars,
+    metadata: md.map((m) => ({ metric: m.metricFamilyName, type: m.type, help: m.help, unit: m.unit })),
+    maxExemplars: req.maxExemplars ?? 0,
+    maxMetadata: req.maxMetadata ?? 0,
+    maxMetadataPerMetric: req.maxMetadataPerMetric ?? 0,
+  };
+}
+
+/** Exemplars as wire messages. */
+export function exemplarMsgs(list: readonly Exemplar[]): ExemplarMsg[] {
+  return list.map((e) => ({ seriesLabels: e.seriesLabels, labels: e.labels, value: e.value, timestampMs: e.tsMs }));
 }
 
 /**
@@ -182,8 +219,17 @@ export function createStorageService(deps: StorageServiceDeps): StorageServiceHa
   return {
     Write: unary<WriteRequestMsg, WriteResponseMsg>('Write', async (req) => {
       requireTenant(req.tenant);
-      const res = await backend.append(req.tenant, writeRequestToBatch(req));
-      return { samplesWritten: res.samplesWritten, rejected: res.rejected };
+      const batch = writeRequestToBatch(req);
+      const extras = writeRequestExtras(req);
+      const res: WriteResult = batch.series.length > 0 || extras === null ? await backend.append(req.tenant, batch) : { samplesWritten: 0, rejected: [] };
+      if (extras === null) return { samplesWritten: res.samplesWritten, rejected: res.rejected };
+      const more = await backend.writeExtras(req.tenant, extras);
+      return {
+        samplesWritten: res.samplesWritten,
+        rejected: [...res.rejected, ...more.rejected],
+        exemplarsWritten: more.exemplarsWritten,
+        metadataWritten: more.metadataWritten,
+      };
     }),
 
     Select: (call) => {
@@ -237,5 +283,19 @@ export function createStorageService(deps: StorageServiceDeps): StorageServiceHa
       }
       return { labelStrings, labelPairCounts };
     }),
+
+    Metadata: unary<MetadataRequestMsg, MetadataResponseMsg>('Metadata', async (req) => {
+      requireTenant(req.tenant);
+      const list = await backend.metadata(req.tenant, { metric: req.metric, limit: req.limit, limitPerMetric: req.limitPerMetric });
+      return { metadata: list.map((m) => ({ metricFamilyName: m.metric, type: m.type, help: m.help, unit: m.unit })) };
+    }),
+
+    Exemplars: unary<ExemplarsRequestMsg, ExemplarsResponseMsg>('Exemplars', async (req) => {
+      requireTenant(req.tenant);
+      const sets = req.matcherSets.map((s) => toMatchers(s.matchers));
+      return { exemplars: exemplarMsgs(await backend.exemplars(req.tenant, sets, req.startMs, req.endMs)) };
+    }),
+
+    Stats: unary<StatsRequestMsg, StatsResponseMsg>('Stats', async () => backend.storageStats()),
   };
 }

@@ -44,12 +44,25 @@
  * - labelNames / labelValues / series filter the index by matchers and by each series' data span
  *   (series with any data in [first, last] overlapping the range; gaps inside the span count).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, ErrorKind, toAppError } from '../../../common/errors.js';
 import { compileMatcher, type CompiledMatcher } from '../../../common/matchers.js';
-import type { Labels, Matcher, SampleBatch, TenantId, TimeMs, WriteResult } from '../../../common/types.js';
-import type { Backend, LookupOptions, SelectedSeries } from '../backend.js';
+import type {
+  Exemplar,
+  Labels,
+  Matcher,
+  MetadataQuery,
+  MetricMetadata,
+  SampleBatch,
+  StorageStats,
+  TenantId,
+  TimeMs,
+  WriteExtras,
+  WriteResult,
+} from '../../../common/types.js';
+import type { Backend, ExtrasResult, LookupOptions, SelectedSeries } from '../backend.js';
+import { ExtrasStore } from './extras-store.js';
 import { TenantStore, type TenantStoreStats } from './tenant-store.js';
 
 /** Options of SqliteBackend.open. */
@@ -98,8 +111,12 @@ export class SqliteBackend implements Backend {
   private _flushScheduled = false;
   private _checkpointErrors = 0;
   private readonly _timer: NodeJS.Timeout | null;
+  private readonly _dataDir: string;
+  /** Exemplars and metadata (extras-store.ts), opened lazily on first use. */
+  private _extras: ExtrasStore | null = null;
 
   private constructor(opts: SqliteBackendOptions) {
+    this._dataDir = opts.dataDir;
     this._tenantsDir = join(opts.dataDir, 'tenants');
     this._maxWalBytes = opts.maxWalBytes ?? 64 * 1024 * 1024;
     this._samplesPerChunk = opts.samplesPerChunk ?? 120;
@@ -167,6 +184,35 @@ export class SqliteBackend implements Backend {
     return slot.store.series(compileAll(matchers), opts.startMs, opts.endMs, opts.limit);
   }
 
+  /** See Backend.writeExtras (stored in `<dataDir>/extras.db`). */
+  async writeExtras(tenant: TenantId, extras: WriteExtras): Promise<ExtrasResult> {
+    return this._extrasStore().write(tenant, extras);
+  }
+
+  /** See Backend.metadata. */
+  async metadata(tenant: TenantId, query: MetadataQuery): Promise<MetricMetadata[]> {
+    return this._extrasStore().metadata(tenant, query);
+  }
+
+  /** See Backend.exemplars. */
+  async exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs): Promise<Exemplar[]> {
+    return this._extrasStore().exemplars(tenant, matcherSets, startMs, endMs);
+  }
+
+  /** Storage figures: counters of open tenants plus the size of every file under the data dir. */
+  async storageStats(): Promise<StorageStats> {
+    if (this._closed) throw closedError();
+    const s = this.stats();
+    const extras = this._extrasStore().totals();
+    return { series: s.seriesCount, chunks: s.chunksFlushed, bytesOnDisk: dirBytes(this._dataDir), walBytes: s.walBytes, tenants: s.tenants, ...extras };
+  }
+
+  private _extrasStore(): ExtrasStore {
+    if (this._closed) throw closedError();
+    this._extras ??= new ExtrasStore(join(this._dataDir, 'extras.db'));
+    return this._extras;
+  }
+
   /** Flushes queued appends, checkpoints and closes every tenant database; later calls fail `storage-closed`. */
   async close(): Promise<void> {
     if (this._closed) return;
@@ -183,6 +229,8 @@ export class SqliteBackend implements Backend {
       slot.store.close();
     }
     this._slots.clear();
+    this._extras?.close();
+    this._extras = null;
     if (firstErr !== null) throw toAppError(firstErr);
   }
 
@@ -297,4 +345,22 @@ export class SqliteBackend implements Backend {
 
 function compileAll(matchers: readonly Matcher[]): CompiledMatcher[] {
   return matchers.map(compileMatcher);
+}
+
+/** Total bytes of the regular files under `dir` (two levels: data dir and tenants/). */
+function dirBytes(dir: string): number {
+  let total = 0;
+  const walk = (d: string, depth: number): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isFile()) total += statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+      else if (e.isDirectory() && depth > 0) walk(p, depth - 1);
+    }
+  };
+  try {
+    walk(dir, 1);
+  } catch {
+    // A file vanishing mid-walk only makes the figure approximate.
+  }
+  return total;
 }
