@@ -82,67 +82,77 @@ export function aggregate(
 function simpleAgg(op: AggregateOp, input: VectorValue, grouping: readonly string[], without: boolean, n: number): VectorValue {
   const { groupOf, labels } = assignGroups(input.series, grouping, without);
   const nGroups = labels.length;
-  const out = labels.map((l) => newStepSeries(l, n));
-  const value = new Float64Array(nGroups);
-  const mean = new Float64Array(nGroups);
-  const count = new Float64Array(nGroups);
-  for (let i = 0; i < n; i++) {
-    count.fill(0);
-    for (let k = 0; k < input.series.length; k++) {
-      const s = input.series[k] as StepSeries;
-      if (s.present[i] !== 1) continue;
-      const g = groupOf[k] as number;
-      const v = s.values[i] as number;
-      const c = (count[g] as number) + 1;
-      count[g] = c;
+  // Accumulators are group-major slabs (index g * n + i) walked series by series, so each input
+  // series is read sequentially. For a given group and step, members are still folded in input
+  // order, so the floating-point result is the same as a step-by-step walk.
+  const value = new Float64Array(nGroups * n);
+  const count = new Float64Array(nGroups * n);
+  const needMean = op === 'avg' || op === 'stddev' || op === 'stdvar';
+  const mean = needMean ? new Float64Array(nGroups * n) : value;
+  for (let k = 0; k < input.series.length; k++) {
+    const s = input.series[k] as StepSeries;
+    const base = (groupOf[k] as number) * n;
+    const present = s.present;
+    const vals = s.values;
+    for (let i = 0; i < n; i++) {
+      if (present[i] !== 1) continue;
+      const v = vals[i] as number;
+      const x = base + i;
+      const c = (count[x] as number) + 1;
+      count[x] = c;
       if (c === 1) {
         // First member of the group at this step initialises every accumulator.
-        value[g] = op === 'stddev' || op === 'stdvar' ? 0 : v;
-        mean[g] = v;
+        value[x] = op === 'stddev' || op === 'stdvar' ? 0 : v;
+        if (needMean) mean[x] = v;
         continue;
       }
       switch (op) {
         case 'sum':
-          value[g] = (value[g] as number) + v;
+          value[x] = (value[x] as number) + v;
           break;
         case 'avg': {
-          const m = mean[g] as number;
+          const m = mean[x] as number;
           if (m === Infinity || m === -Infinity) {
             // Inf mean stays as is for same-sign Inf or finite inputs (avoids Inf - Inf = NaN).
             if ((v === Infinity || v === -Infinity) && m > 0 === v > 0) break;
             if (Number.isFinite(v)) break;
           }
-          mean[g] = m + v / c - m / c;
+          mean[x] = m + v / c - m / c;
           break;
         }
         case 'min': {
-          const cur = value[g] as number;
-          if (cur > v || Number.isNaN(cur)) value[g] = v;
+          const cur = value[x] as number;
+          if (cur > v || Number.isNaN(cur)) value[x] = v;
           break;
         }
         case 'max': {
-          const cur = value[g] as number;
-          if (cur < v || Number.isNaN(cur)) value[g] = v;
+          const cur = value[x] as number;
+          if (cur < v || Number.isNaN(cur)) value[x] = v;
           break;
         }
         case 'stddev':
         case 'stdvar': {
-          const delta = v - (mean[g] as number);
-          mean[g] = (mean[g] as number) + delta / c;
-          value[g] = (value[g] as number) + delta * (v - (mean[g] as number));
+          const delta = v - (mean[x] as number);
+          mean[x] = (mean[x] as number) + delta / c;
+          value[x] = (value[x] as number) + delta * (v - (mean[x] as number));
           break;
         }
         default:
           break;
       }
     }
-    for (let g = 0; g < nGroups; g++) {
-      const c = count[g] as number;
+  }
+  const out: StepSeries[] = [];
+  for (let g = 0; g < nGroups; g++) {
+    const o = newStepSeries(labels[g] as Labels, n);
+    const base = g * n;
+    for (let i = 0; i < n; i++) {
+      const c = count[base + i] as number;
       if (c === 0) continue;
       let v: number;
       switch (op) {
         case 'avg':
-          v = mean[g] as number;
+          v = mean[base + i] as number;
           break;
         case 'count':
           v = c;
@@ -151,24 +161,85 @@ function simpleAgg(op: AggregateOp, input: VectorValue, grouping: readonly strin
           v = 1;
           break;
         case 'stdvar':
-          v = (value[g] as number) / c;
+          v = (value[base + i] as number) / c;
           break;
         case 'stddev':
-          v = Math.sqrt((value[g] as number) / c);
+          v = Math.sqrt((value[base + i] as number) / c);
           break;
         default:
-          v = value[g] as number;
+          v = value[base + i] as number;
       }
-      const o = out[g] as StepSeries;
       o.present[i] = 1;
       o.values[i] = v;
     }
+    out.push(o);
   }
   return { type: 'vector', series: out };
 }
 
 /** Largest int64 as a float; k beyond it cannot be converted (Prometheus `convertibleToInt64`). */
 const MAX_INT64 = 9223372036854775807;
+
+/**
+ * The members topk/bottomk keep, chosen exactly as Prometheus 2.42 does: a Go `container/heap` whose
+ * root is the weakest kept element (NaN counts as weakest for both), fed in input order, the root
+ * replaced when a stronger element arrives. Equal values are therefore kept or dropped as
+ * Prometheus would for the same input order. Returns series indexes (heap order).
+ */
+function selectK(top: boolean, k: number, members: readonly number[], series: readonly StepSeries[], i: number): number[] {
+  const heap: number[] = [];
+  const val = (h: number): number => (series[heap[h] as number] as StepSeries).values[i] as number;
+  // Go's vectorByValueHeap / vectorByReverseValueHeap Less: NaN first, then ascending / descending.
+  const less = (a: number, b: number): boolean => {
+    const x = val(a);
+    if (Number.isNaN(x)) return true;
+    return top ? x < val(b) : x > val(b);
+  };
+  const swap = (a: number, b: number): void => {
+    const t = heap[a] as number;
+    heap[a] = heap[b] as number;
+    heap[b] = t;
+  };
+  const up = (j0: number): void => {
+    let j = j0;
+    for (;;) {
+      const p = j === 0 ? 0 : Math.trunc((j - 1) / 2);
+      if (p === j || !less(j, p)) break;
+      swap(p, j);
+      j = p;
+    }
+  };
+  const down = (i0: number): boolean => {
+    const len = heap.length;
+    let x = i0;
+    for (;;) {
+      const j1 = 2 * x + 1;
+      if (j1 >= len) break;
+      let j = j1;
+      const j2 = j1 + 1;
+      if (j2 < len && less(j2, j1)) j = j2;
+      if (!less(j, x)) break;
+      swap(x, j);
+      x = j;
+    }
+    return x > i0;
+  };
+  for (const m of members) {
+    if (heap.length < k) {
+      heap.push(m);
+      up(heap.length - 1);
+      continue;
+    }
+    const v = (series[m] as StepSeries).values[i] as number;
+    const root = val(0);
+    const stronger = top ? root < v : root > v;
+    if (stronger || (Number.isNaN(root) && !Number.isNaN(v))) {
+      heap[0] = m;
+      if (k > 1 && !down(0)) up(0);
+    }
+  }
+  return heap;
+}
 
 function topBottomK(top: boolean, input: VectorValue, grouping: readonly string[], without: boolean, param: ScalarValue, n: number): VectorValue {
   const { groupOf, labels } = assignGroups(input.series, grouping, without);
@@ -185,20 +256,11 @@ function topBottomK(top: boolean, input: VectorValue, grouping: readonly string[
     }
     for (const m of members) {
       if (m.length === 0) continue;
-      // NaN ranks below every number for topk and above every number for bottomk.
-      m.sort((a, b) => {
-        const x = (input.series[a] as StepSeries).values[i] as number;
-        const y = (input.series[b] as StepSeries).values[i] as number;
-        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
-        if (Number.isNaN(y)) return -1;
-        return top ? y - x || 0 : x - y || 0;
-      });
-      const take = Math.min(k, m.length);
-      for (let j = 0; j < take; j++) {
-        const s = m[j] as number;
-        const o = out[s] as StepSeries;
+      const heap = selectK(top, k, m, input.series, i);
+      for (const sIdx of heap) {
+        const o = out[sIdx] as StepSeries;
         o.present[i] = 1;
-        o.values[i] = (input.series[s] as StepSeries).values[i] as number;
+        o.values[i] = (input.series[sIdx] as StepSeries).values[i] as number;
       }
     }
   }
@@ -276,6 +338,7 @@ export function withLabel(labels: Labels, name: string, value: string): Labels {
 
 /** Go `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never exponent form. */
 export function formatGoFloat(v: number): string {
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';

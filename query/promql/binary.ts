@@ -90,12 +90,20 @@ export function scalarScalar(op: BinaryOp, lhs: ScalarValue, rhs: ScalarValue): 
 }
 
 /**
- * vector op scalar (or scalar op vector when `scalarOnLeft`). Arithmetic and `bool` drop the metric
- * name; a comparison filter keeps the element with the vector side's value.
+ * Whether the operator drops the metric name from its result: arithmetic does, except `atan2`
+ * (Prometheus 2.42 keeps the name there); comparisons only with `bool`.
+ */
+export function shouldDropMetricName(op: BinaryOp): boolean {
+  return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^';
+}
+
+/**
+ * vector op scalar (or scalar op vector when `scalarOnLeft`). Arithmetic but atan2, and `bool`, drop
+ * the metric name; a comparison filter keeps the element with the vector side's value.
  */
 export function vectorScalar(op: BinaryOp, vec: VectorValue, scalar: ScalarValue, scalarOnLeft: boolean, returnBool: boolean, n: number): VectorValue {
   const cmp = isComparison(op);
-  const dropName = !cmp || returnBool;
+  const dropName = shouldDropMetricName(op) || returnBool;
   const out = new SeriesCollector(n);
   for (const s of vec.series) {
     const idx = out.indexOf(dropName ? dropMetricName(s.labels) : s.labels);
@@ -156,7 +164,7 @@ function groupBySignature(series: readonly StepSeries[], sigIds: Map<string, num
 /** Prometheus `resultMetric`: labels of an arithmetic/comparison vector-vector result element. */
 function resultLabels(many: Labels, one: Labels, op: BinaryOp, matching: VectorMatching, returnBool: boolean): Labels {
   let out: Labels = many;
-  if (!isComparison(op) || returnBool) out = dropMetricName(out);
+  if (shouldDropMetricName(op) || returnBool) out = dropMetricName(out);
   if (matching.card === 'one-to-one') {
     const names = new Set(matching.labels);
     out = matching.on ? keepLabels(out, names) : dropLabels(out, names);

@@ -174,3 +174,47 @@ describe('Engine subquery budget', () => {
     expect(err.code).toBe('query-too-many-samples');
   });
 });
+
+describe('Engine step blocks', () => {
+  // 200 series, one sample a minute for 10 hours; a range query over all of it at 1 m steps.
+  const many = Array.from({ length: 200 }, (_, k) => {
+    const ts = Array.from({ length: 600 }, (_, i) => i * 60_000);
+    return { labels: ['__name__', 'up', 'k', String(k).padStart(3, '0')], tsMs: Float64Array.from(ts), values: Float64Array.from(ts, (t) => (t / 1000) % (k + 7)) };
+  });
+
+  /** setImmediate callbacks that ran while `run` was in flight. */
+  async function ticksDuring(run: () => Promise<unknown>): Promise<number> {
+    let ticks = 0;
+    let done = false;
+    const loop = (): void => {
+      if (done) return;
+      ticks++;
+      setImmediate(loop);
+    };
+    setImmediate(loop);
+    await run();
+    done = true;
+    return ticks;
+  }
+
+  it('gives the same result in blocks and in one piece, and yields to the event loop between blocks', async () => {
+    const q = arrayQueryable(many);
+    const query = 'sum by (k) (rate(up[5m])) > 0.001';
+    const one = new Engine({ ...OPTS, evalBlockWork: Infinity });
+    const blocks = new Engine({ ...OPTS, evalBlockWork: 1 });
+    const [a, b] = [await one.rangeQuery(q, query, 0, 599 * 60_000, 300_000), await blocks.rangeQuery(q, query, 0, 599 * 60_000, 300_000)];
+    expect(b).toEqual(a);
+    expect(a.value.type === 'matrix' && a.value.series.length).toBeGreaterThan(100);
+    const quiet = await ticksDuring(() => one.rangeQuery(q, query, 0, 599 * 60_000, 300_000));
+    const yielding = await ticksDuring(() => blocks.rangeQuery(q, query, 0, 599 * 60_000, 300_000));
+    // One step per block: the loop gets a turn after nearly every one of the 120 steps.
+    expect(yielding).toBeGreaterThan(quiet + 100);
+  });
+
+  it('times out between blocks', async () => {
+    const slow: Queryable = arrayQueryable(many);
+    const engine = new Engine({ ...OPTS, evalBlockWork: 1, timeoutMs: 5 });
+    const err = await failure(engine.rangeQuery(slow, 'sum(rate(up[5m]))', 0, 599 * 60_000, 60_000));
+    expect(err.kind).toBe('timeout');
+  });
+});

@@ -4,7 +4,7 @@
  * lifecycle: timeout, cancellation (AbortSignal) and the sample budget. Throws only AppError.
  */
 import { AppError, ErrorKind, badData, toAppError } from '../../common/errors.js';
-import { compareLabels } from '../../common/labels.js';
+import { compareLabels, seriesKey } from '../../common/labels.js';
 import type { SeriesSamples } from '../../common/types.js';
 import type { Queryable } from '../queryable.js';
 import type { Expr, VectorSelector } from './ast.js';
@@ -12,7 +12,7 @@ import { SUPPORTED_AGGREGATIONS } from './aggregations.js';
 import { Evaluator, planSelectors, unwrapParens, type EvalContext } from './evaluator.js';
 import { SUPPORTED_FUNCTIONS } from './functions.js';
 import { parseExpr } from './parser.js';
-import type { EvalValue, StepGrid } from './step-values.js';
+import { newStepSeries, type EvalValue, type StepGrid, type StepSeries } from './step-values.js';
 import type { MatrixSeries, QueryResult, QueryValue, VectorElement } from './value.js';
 
 /** Engine-wide settings. */
@@ -25,6 +25,8 @@ export interface EngineOptions {
   timeoutMs: number;
   /** Subquery resolution when none is given (Prometheus's global evaluation interval, 1 m). */
   defaultEvalIntervalMs: number;
+  /** Work above which range queries are evaluated in step blocks (default BLOCK_WORK; tests use 1). */
+  evalBlockWork?: number;
 }
 
 /** Per-query settings. */
@@ -182,16 +184,21 @@ export class Engine {
         throw toAppError(err);
       }
       if (controller.signal.aborted) throw lifecycleError();
+      let work = 0;
       for (let k = 0; k < ranges.length; k++) {
         const series = loaded[k] as SeriesSamples[];
         let count = 0;
         for (const s of series) count += s.tsMs.length;
         ctx.countSamples(count);
+        work += count + series.length * grid.n;
         data.set((ranges[k] as { node: VectorSelector }).node, series);
       }
 
-      const value = new Evaluator(ctx).eval(expr, grid);
-      if (controller.signal.aborted) throw lifecycleError();
+      const alive = (): void => {
+        if (controller.signal.aborted || performance.now() >= deadline) throw lifecycleError();
+      };
+      const value = await evaluateInBlocks(ctx, expr, grid, work, alive, this._opts.evalBlockWork ?? BLOCK_WORK);
+      alive();
       return { value: shapeResult(value, expr, grid, instant), warnings: [] };
     } catch (err) {
       throw toAppError(err);
@@ -200,6 +207,67 @@ export class Engine {
       userSignal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** Estimated work (samples scanned + series × steps) above which a range query is split into step blocks. */
+export const BLOCK_WORK = 8_000_000;
+
+/**
+ * Evaluates `expr` over `grid`, in one go when the work is small, else in consecutive step blocks
+ * with a `setImmediate` yield between blocks so that a long query does not starve other requests.
+ * Block results are merged by label set; whole-result duplicate checks span blocks through
+ * `uniqueRegistry`, so results and errors are the same as one evaluation over all steps. A block is
+ * about `blockWork` units (a few hundred ms on one core at most). `alive` throws when the query was canceled or
+ * timed out.
+ */
+export async function evaluateInBlocks(ctx: EvalContext, expr: Expr, grid: StepGrid, work: number, alive: () => void, blockWork = BLOCK_WORK): Promise<EvalValue> {
+  if (grid.n <= 1 || work <= blockWork) return new Evaluator(ctx).eval(expr, grid);
+  const registries = new Map<Expr, Map<string, string>>();
+  const blockCtx: EvalContext = {
+    ...ctx,
+    uniqueRegistry(node: Expr): Map<string, string> {
+      let m = registries.get(node);
+      if (m === undefined) {
+        m = new Map();
+        registries.set(node, m);
+      }
+      return m;
+    },
+  };
+  // Blocks are sized from the work estimate (about `blockWork` units each), not from timing, so the
+  // split is deterministic; one Evaluator serves all blocks and keeps its per-selector caches.
+  const per = Math.max(1, Math.ceil(grid.n / Math.ceil(work / blockWork)));
+  const ev = new Evaluator(blockCtx);
+  const merged = new Map<string, StepSeries>();
+  let scalar: Float64Array | null = null;
+  for (let first = 0; first < grid.n; ) {
+    const cnt = Math.min(per, grid.n - first);
+    const v = ev.eval(expr, { startMs: grid.startMs + first * grid.stepMs, stepMs: grid.stepMs, n: cnt });
+    if (v.type === 'scalar') {
+      scalar ??= new Float64Array(grid.n);
+      scalar.set(v.values, first);
+    } else if (v.type === 'vector') {
+      for (const s of v.series) {
+        const key = seriesKey(s.labels);
+        let m = merged.get(key);
+        if (m === undefined) {
+          m = newStepSeries(s.labels, grid.n);
+          merged.set(key, m);
+        }
+        m.values.set(s.values, first);
+        m.present.set(s.present, first);
+      }
+    } else {
+      // Matrices and strings are not range-query results; shapeResult reports the error.
+      return v;
+    }
+    first += cnt;
+    if (first < grid.n) {
+      await new Promise<void>((r) => setImmediate(r));
+      alive();
+    }
+  }
+  return scalar !== null ? { type: 'scalar', values: scalar } : { type: 'vector', series: [...merged.values()] };
 }
 
 function canceled(): AppError {

@@ -40,6 +40,11 @@ export interface EvalContext {
   countSamples(n: number): void;
   /** Throws when the query was canceled or ran out of time; cheap enough to call per series. */
   checkpoint(): void;
+  /**
+   * Set when the query is evaluated in step blocks: the cross-block memory of a node's whole-result
+   * duplicate check (see assertUniqueLabelsets). Absent: each evaluation checks on its own.
+   */
+  uniqueRegistry?(node: Expr): Map<string, string>;
 }
 
 /** The window a range input covers at each step: samples with ts in `[endMs[i] − rangeMs, endMs[i]]`. */
@@ -132,6 +137,30 @@ export function planSelectors(expr: Expr, grid: StepGrid, ctx: Pick<EvalContext,
   return out;
 }
 
+/** Index of the first element of ascending `ts` that is > `x` (ts.length when none). */
+export function firstAfter(ts: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first element of ascending `ts` that is ≥ `x` (ts.length when none). */
+export function firstAtOrAfter(ts: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Copies samples without staleness markers (returns the input arrays when there are none). */
 function withoutStale(s: SeriesSamples): RawSeries {
   const words = wordsOf(s.values);
@@ -156,6 +185,9 @@ function withoutStale(s: SeriesSamples): RawSeries {
 
 /** Evaluates expressions over step grids against pre-loaded selector data. */
 export class Evaluator {
+  /** Range-selector samples without staleness markers, per selector (reused across step blocks). */
+  private readonly _raw = new Map<VectorSelector, RawSeries[]>();
+
   constructor(readonly ctx: EvalContext) {}
 
   /** Evaluates `expr` at every step of `grid`. */
@@ -168,7 +200,7 @@ export class Evaluator {
       case 'ParenExpr':
         return this.eval(expr.expr, grid);
       case 'UnaryExpr':
-        return this._unary(expr.op, this.eval(expr.expr, grid));
+        return this._unary(expr, expr.op, this.eval(expr.expr, grid));
       case 'VectorSelector':
         return this._vectorSelector(expr, grid);
       case 'MatrixSelector':
@@ -210,12 +242,12 @@ export class Evaluator {
     return v;
   }
 
-  private _unary(op: '-' | '+', v: EvalValue): EvalValue {
+  private _unary(node: Expr, op: '-' | '+', v: EvalValue): EvalValue {
     if (op === '+') return v;
     if (v.type === 'scalar') return { type: 'scalar', values: v.values.map((x) => -x) };
     const vec = this.expectVector(v);
     const series = vec.series.map((s): StepSeries => ({ labels: dropMetricName(s.labels), values: s.values.map((x) => -x), present: s.present }));
-    assertUniqueLabelsets(series);
+    assertUniqueLabelsets(series, vec.series.map((s) => s.labels), this.ctx.uniqueRegistry?.(node));
     return { type: 'vector', series };
   }
 
@@ -248,8 +280,9 @@ export class Evaluator {
       const len = ts.length;
       const series = newStepSeries(s.labels, grid.n);
       let any = false;
-      // j = index of the newest sample with ts ≤ ref; refs never decrease, so j only moves forward.
-      let j = -1;
+      // j = index of the newest sample with ts ≤ ref; refs never decrease, so j only moves forward
+      // (from a binary-searched start, so step blocks late in a long range do not rescan).
+      let j = firstAfter(ts, (refs[0] as number) - lookback) - 1;
       for (let i = 0; i < grid.n; i++) {
         const ref = refs[i] as number;
         while (j + 1 < len && (ts[j + 1] as number) <= ref) j++;
@@ -293,7 +326,11 @@ export class Evaluator {
     if (node.kind === 'MatrixSelector') {
       const vs = node.vectorSelector;
       // Loaded samples were already counted against the budget by the engine.
-      const series = this._selected(vs).map(withoutStale);
+      let series = this._raw.get(vs);
+      if (series === undefined) {
+        series = this._selected(vs).map(withoutStale);
+        this._raw.set(vs, series);
+      }
       return { series, rangeMs: node.rangeMs, endMs: this._refTimes(vs.at, vs.offsetMs, grid) };
     }
     const inner = subqueryGrid(node, grid, this.ctx.queryStartMs, this.ctx.queryEndMs, this.ctx.defaultEvalIntervalMs);

@@ -10,7 +10,8 @@ import { compileRegex } from '../../common/matchers.js';
 import { MatchType, type Labels } from '../../common/types.js';
 import type { Call, Expr } from './ast.js';
 import { quantileOf, withLabel } from './aggregations.js';
-import { unwrapParens, type Evaluator } from './evaluator.js';
+import { firstAtOrAfter, unwrapParens, type Evaluator } from './evaluator.js';
+import { daysInMonth, goCivil, goCivilOfValue, type GoCivil } from './go-time.js';
 import {
   SeriesCollector,
   assertUniqueLabelsets,
@@ -37,6 +38,11 @@ interface WindowCtx {
   param: number;
   /** Second scalar argument at this step (holt_winters' trend factor), else NaN. */
   param2: number;
+  /**
+   * For rate/increase: `resets[j]` = number of counter resets (v[k] < v[k-1]) among samples 1..j
+   * of the current series, so a window without resets skips the reset scan. Else empty.
+   */
+  resets: Uint32Array;
 }
 
 /** A range function over samples `[lo, hi)` of one series; null means no output for the window. */
@@ -53,7 +59,7 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeImpl {
     const lastT = ts[hi - 1] as number;
     const firstV = vs[lo] as number;
     let result = (vs[hi - 1] as number) - firstV;
-    if (isCounter) {
+    if (isCounter && w.resets[hi - 1] !== w.resets[lo]) {
       let last = 0;
       for (let j = lo; j < hi; j++) {
         const v = vs[j] as number;
@@ -297,14 +303,35 @@ function rangeHandler(name: string, impl: RangeImpl): Handler {
     const param = argPos.param >= 0 ? ev.expectScalar(ev.eval(call.args[argPos.param] as Expr, grid)) : null;
     const param2 = argPos.param2 >= 0 ? ev.expectScalar(ev.eval(call.args[argPos.param2] as Expr, grid)) : null;
     const input = ev.rangeInput(arg, grid);
-    const w: WindowCtx = { startMs: 0, endMs: 0, rangeMs: input.rangeMs, evalMs: 0, param: NaN, param2: NaN };
+    const counter = name === 'rate' || name === 'increase';
+    const w: WindowCtx = { startMs: 0, endMs: 0, rangeMs: input.rangeMs, evalMs: 0, param: NaN, param2: NaN, resets: new Uint32Array(0) };
     const out: StepSeries[] = [];
+    const sources: Labels[] = [];
+    // One slab for all output series (views per series): far fewer allocations than one per series.
+    const n = grid.n;
+    const slabValues = new Float64Array(input.series.length * n);
+    const slabPresent = new Uint8Array(input.series.length * n);
+    let used = 0;
     for (const s of input.series) {
       ev.ctx.checkpoint();
-      const series = newStepSeries(keepName ? s.labels : dropMetricName(s.labels), grid.n);
+      const series: StepSeries = {
+        labels: keepName ? s.labels : dropMetricName(s.labels),
+        values: slabValues.subarray(used * n, used * n + n),
+        present: slabPresent.subarray(used * n, used * n + n),
+      };
       const ts = s.tsMs;
-      let lo = 0;
-      let hi = 0;
+      if (counter) {
+        if (w.resets.length < ts.length) w.resets = new Uint32Array(Math.max(ts.length, 2 * w.resets.length));
+        const vs = s.values;
+        let r = 0;
+        if (ts.length > 0) w.resets[0] = 0;
+        for (let j = 1; j < ts.length; j++) {
+          if ((vs[j] as number) < (vs[j - 1] as number)) r++;
+          w.resets[j] = r;
+        }
+      }
+      let lo = grid.n > 0 ? firstAtOrAfter(ts, (input.endMs[0] as number) - input.rangeMs) : 0;
+      let hi = lo;
       for (let i = 0; i < grid.n; i++) {
         const end = input.endMs[i] as number;
         const start = end - input.rangeMs;
@@ -323,10 +350,14 @@ function rangeHandler(name: string, impl: RangeImpl): Handler {
         series.present[i] = 1;
         series.values[i] = r;
       }
-      if (hasAnyPresent(series)) out.push(series);
+      if (hasAnyPresent(series)) {
+        out.push(series);
+        sources.push(s.labels);
+        used++;
+      }
     }
     // Prometheus checks the whole result of a range function for duplicate label sets, not per step.
-    assertUniqueLabelsets(out);
+    assertUniqueLabelsets(out, sources, ev.ctx.uniqueRegistry?.(call));
     return { type: 'vector', series: out };
   };
 }
@@ -351,20 +382,23 @@ function scalarArg(ev: Evaluator, call: Call, idx: number, grid: StepGrid, dflt:
   return ev.expectScalar(ev.eval(a, grid));
 }
 
-/** Date functions: optional vector argument, default `vector(time())`; UTC. */
-function dateHandler(fn: (d: Date) => number): Handler {
+/**
+ * Date functions: optional vector argument, default `vector(time())`; UTC, with Go's conversion of
+ * the value to whole seconds and Go's calendar (go-time.ts), so NaN and huge values match too.
+ */
+function dateHandler(fn: (c: GoCivil) => number): Handler {
   return (ev, call, grid) => {
     const arg = call.args[0];
     if (arg === undefined) {
       const s = newStepSeries([], grid.n);
       for (let i = 0; i < grid.n; i++) {
         s.present[i] = 1;
-        s.values[i] = fn(new Date(Math.trunc((grid.startMs + i * grid.stepMs) / 1000) * 1000));
+        s.values[i] = fn(goCivil(Math.trunc((grid.startMs + i * grid.stepMs) / 1000)));
       }
       return { type: 'vector', series: [s] };
     }
     const vec = ev.expectVector(ev.eval(arg, grid));
-    return mapVector(vec, grid.n, (v) => fn(new Date(Math.trunc(v) * 1000)));
+    return mapVector(vec, grid.n, (v) => fn(goCivilOfValue(v)));
   };
 }
 
@@ -489,6 +523,7 @@ function parseBound(text: string): number {
 
 /** Prometheus 2.42 `bucketQuantile` over (upperBound, cumulative count) pairs. */
 export function bucketQuantile(q: number, bounds: number[], counts: number[]): number {
+  if (Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
   const order = bounds.map((_, k) => k).sort((a, b) => (bounds[a] as number) - (bounds[b] as number));
@@ -688,14 +723,14 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   label_replace: labelReplace,
   label_join: labelJoin,
   histogram_quantile: histogramQuantile,
-  day_of_month: dateHandler((d) => d.getUTCDate()),
-  day_of_week: dateHandler((d) => d.getUTCDay()),
-  day_of_year: dateHandler((d) => Math.round((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) + 1),
-  days_in_month: dateHandler((d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate()),
-  hour: dateHandler((d) => d.getUTCHours()),
-  minute: dateHandler((d) => d.getUTCMinutes()),
-  month: dateHandler((d) => d.getUTCMonth() + 1),
-  year: dateHandler((d) => d.getUTCFullYear()),
+  day_of_month: dateHandler((c) => c.day),
+  day_of_week: dateHandler((c) => c.weekday),
+  day_of_year: dateHandler((c) => c.yday),
+  days_in_month: dateHandler((c) => daysInMonth(c.year, c.month)),
+  hour: dateHandler((c) => c.hour),
+  minute: dateHandler((c) => c.minute),
+  month: dateHandler((c) => c.month),
+  year: dateHandler((c) => c.year),
 };
 
 /** Names of the functions this engine implements; anything else is rejected as unsupported before I/O. */

@@ -147,13 +147,29 @@ export class SeriesCollector {
 /**
  * Fails when two series with any presence share a label set. Mirrors the whole-result check
  * Prometheus applies after range-vector functions and unary minus (not per step).
+ *
+ * When a query is evaluated in step blocks (engine.ts), `seen` carries the check across blocks:
+ * it maps each output label set to the input series (`sources[k]`, parallel to `series`) that
+ * produced it, so two different inputs landing on one label set fail even in different blocks.
  */
-export function assertUniqueLabelsets(series: readonly StepSeries[]): void {
-  const seen = new Set<string>();
-  for (const s of series) {
+export function assertUniqueLabelsets(series: readonly StepSeries[], sources?: readonly Labels[], seen?: Map<string, string>): void {
+  if (seen === undefined || sources === undefined) {
+    const local = new Set<string>();
+    for (const s of series) {
+      if (!hasAnyPresent(s)) continue;
+      const key = seriesKey(s.labels);
+      if (local.has(key)) throw execError('promql-duplicate-labelset', DUPLICATE_LABELSET_MESSAGE);
+      local.add(key);
+    }
+    return;
+  }
+  for (let k = 0; k < series.length; k++) {
+    const s = series[k] as StepSeries;
     if (!hasAnyPresent(s)) continue;
     const key = seriesKey(s.labels);
-    if (seen.has(key)) throw execError('promql-duplicate-labelset', DUPLICATE_LABELSET_MESSAGE);
-    seen.add(key);
+    const src = seriesKey(sources[k] as Labels);
+    const prev = seen.get(key);
+    if (prev !== undefined && prev !== src) throw execError('promql-duplicate-labelset', DUPLICATE_LABELSET_MESSAGE);
+    seen.set(key, src);
   }
 }

@@ -12,7 +12,8 @@ import { MemoryBackend } from '../../storage/backend/memory.js';
 import { SqliteBackend } from '../../storage/backend/sqlite/index.js';
 import { createLocalStorageClient } from '../../storage/client/local.js';
 import { queryableForTenant } from '../../query/queryable.js';
-import { batchOf, registerPromqlTests, type BackendFactory, type LoadSeries } from './runner.js';
+import { Engine } from '../../query/promql/engine.js';
+import { TEST_ENGINE_OPTIONS, batchOf, registerPromqlTests, type BackendFactory, type LoadSeries } from './runner.js';
 
 const CASES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'cases');
 const TENANT = 'promqltest';
@@ -55,5 +56,14 @@ afterAll(async () => {
 for (const file of readdirSync(CASES_DIR).filter((f) => f.endsWith('.promqltest')).sort()) {
   describe(file, () => {
     registerPromqlTests(join(CASES_DIR, file), [memory, sqlite]);
+  });
+}
+
+// The same cases with every range query evaluated one step per block (the engine's yielding mode for
+// long queries): results and errors must not depend on how the steps are split.
+const stepBlocks = new Engine({ ...TEST_ENGINE_OPTIONS, evalBlockWork: 1 });
+for (const file of readdirSync(CASES_DIR).filter((f) => f.endsWith('.promqltest')).sort()) {
+  describe(`${file} in 1-step blocks`, () => {
+    registerPromqlTests(join(CASES_DIR, file), [memory], stepBlocks);
   });
 }
