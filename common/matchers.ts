@@ -1,4 +1,5 @@
 import { badData } from './errors.js';
+import { translateGoRegex } from './go-regex.js';
 import { MatchType, type Matcher } from './types.js';
 
 /** A matcher compiled once: `matches(value)` with '' standing for an absent label. */
@@ -11,17 +12,12 @@ export interface CompiledMatcher {
 
 /**
  * Compiles a Prometheus regex to a fully anchored JS RegExp. Prometheus 2.x anchors as `^(?:re)$`
- * and `.` does not match a newline there (3.x changed that), so no `s` flag. A leading Go-style
- * `(?i)` becomes the `i` flag, since JS (Node 20) has no inline flags.
+ * and `.` does not match a newline there (3.x changed that), so no `s` flag unless the pattern asks
+ * for it. Go RE2 syntax is translated first (common/go-regex.ts).
  */
 export function compileRegex(source: string): RegExp {
-  let body = source;
-  let flags = '';
-  if (body.startsWith('(?i)')) {
-    body = body.slice(4);
-    flags = 'i';
-  }
   try {
+    const { source: body, flags } = translateGoRegex(source);
     return new RegExp(`^(?:${body})$`, flags);
   } catch (err) {
     throw badData('invalid-regex', `invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);

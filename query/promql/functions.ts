@@ -473,8 +473,8 @@ const labelReplace: Handler = (ev, call, grid) => {
   const regexText = stringArg(ev, call, 4, grid);
   let re: RegExp;
   try {
-    // Go's named-group spelling (?P<name>…) is (?<name>…) in JS.
-    re = compileRegex(regexText.replace(/\(\?P</g, '(?<'));
+    // compileRegex translates Go syntax, including named groups (?P<name>…).
+    re = compileRegex(regexText);
   } catch {
     throw execError('promql-bad-function-arg', `invalid regular expression in label_replace(): ${regexText}`);
   }

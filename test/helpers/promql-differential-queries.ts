@@ -387,6 +387,12 @@ export const DIFFERENTIAL_QUERIES: readonly string[] = [
   'dt_gauge{job=~"^api$"}',
   'dt_gauge{job=~"a|^d.*"}',
   'label_replace(dt_host, "h", "$1", "addr", "(?i)(HOST)-.*")',
+  // Go-only regex syntax, translated by common/go-regex.ts.
+  'dt_host{addr=~"[[:alpha:]]+-[[:digit:]]+[.[:alnum:]:]*"}',
+  'dt_host{addr=~"(?s)host.*"}',
+  'dt_host{addr=~"(?P<h>host)-.*"}',
+  'label_replace(dt_host, "h", "$name", "addr", "(?P<name>[[:alpha:]]+).*")',
+  'dt_host{addr=~"a(?=b)"}',
   // Aggregation grouping and name handling.
   'sum without (job) (dt_gauge)',
   'sum by (__name__, job) ({__name__=~"dt_gauge|dt_counter_total"})',
