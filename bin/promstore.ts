@@ -89,6 +89,8 @@ function storageOptions(config: Config): StorageProcessOptions {
     host: config.grpcHost,
     port: config.grpcPort,
     maxMessageBytes: config.storage.maxMessageBytes,
+    retentionMs: config.storage.retentionMs,
+    checkpointIntervalMs: config.storage.checkpointIntervalMs,
   };
 }
 
@@ -112,15 +114,21 @@ async function startStorageWorker(opts: StorageProcessOptions): Promise<{ port: 
     port,
     async stop() {
       worker.removeAllListeners('exit');
-      const closed = new Promise<void>((resolve) => {
-        worker.on('message', (msg: { type: string }) => {
-          if (msg.type === 'closed' || msg.type === 'error') resolve();
+      // The worker flushes queued writes and checkpoints every tenant before answering 'closed';
+      // a failed flush answers 'error' and makes the process exit non-zero.
+      const closed = new Promise<void>((resolve, reject) => {
+        worker.on('message', (msg: { type: string; message?: string }) => {
+          if (msg.type === 'closed') resolve();
+          else if (msg.type === 'error') reject(new Error(`storage close failed: ${msg.message ?? ''}`));
         });
-        worker.once('exit', () => resolve());
+        worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`storage worker exited with code ${code} while closing`))));
       });
       worker.postMessage({ type: 'close' });
-      await closed;
-      await worker.terminate();
+      try {
+        await closed;
+      } finally {
+        await worker.terminate();
+      }
     },
   };
 }

@@ -8,6 +8,10 @@ export interface StorageProcessOptions {
   readonly host: string;
   readonly port: number;
   readonly maxMessageBytes: number;
+  /** Retention, ms (0 = forever). */
+  readonly retentionMs: number;
+  /** Checkpoint interval, ms. */
+  readonly checkpointIntervalMs: number;
 }
 
 /** A running storage service. */
@@ -20,7 +24,7 @@ export interface RunningStorage {
 /** Opens the embedded backend and serves it over gRPC. */
 export async function startStorageProcess(opts: StorageProcessOptions): Promise<RunningStorage> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const backend = SqliteBackend.open({ dataDir: opts.dataDir });
+  const backend = SqliteBackend.open({ dataDir: opts.dataDir, retentionMs: opts.retentionMs, checkpointIntervalMs: opts.checkpointIntervalMs });
   let server;
   try {
     server = await startStorageServer({ backend, host: opts.host, port: opts.port, maxMessageBytes: opts.maxMessageBytes });

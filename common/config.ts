@@ -46,6 +46,13 @@ export interface StorageConfig {
   readonly rpcTimeoutMs: number;
   /** Largest gRPC message in either direction, bytes. */
   readonly maxMessageBytes: number;
+  /**
+   * How long samples are kept, ms (Prometheus --storage.tsdb.retention.time): whole chunks older
+   * than now − retention are deleted, series left without data dropped. 0 = keep forever.
+   */
+  readonly retentionMs: number;
+  /** Interval between storage checkpoints (head snapshots, WAL truncation), ms. */
+  readonly checkpointIntervalMs: number;
 }
 
 export interface Config {
@@ -101,6 +108,8 @@ export const DEFAULT_CONFIG: Config = {
     dataDir: './data',
     rpcTimeoutMs: 30_000,
     maxMessageBytes: 64 * 1024 * 1024,
+    retentionMs: 15 * 24 * 3600_000,
+    checkpointIntervalMs: 60_000,
   },
   limits: DEFAULT_LIMITS,
   runtimeConfigFile: '',
@@ -128,6 +137,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'grpc-host', env: 'GRPC_HOST', path: 'grpcHost', kind: 'string', help: 'storage gRPC listen address' },
   { flag: 'storage.address', env: 'STORAGE_ADDRESS', path: 'storageAddress', kind: 'string', help: 'host:port of the storage service (ingest and query modes)' },
   { flag: 'data-dir', env: 'DATA_DIR', path: 'storage.dataDir', kind: 'string', help: 'directory of the embedded storage' },
+  { flag: 'retention', env: 'RETENTION', path: 'storage.retentionMs', kind: 'duration', help: 'how long samples are kept (like --storage.tsdb.retention.time; 0 = forever)' },
+  { flag: 'storage.checkpoint-interval', env: 'STORAGE_CHECKPOINT_INTERVAL', path: 'storage.checkpointIntervalMs', kind: 'duration', help: 'interval between storage checkpoints (head snapshots, WAL truncation)' },
   { flag: 'log.level', env: 'LOG_LEVEL', path: 'logLevel', kind: 'string', help: 'log level: debug, info, warn, error' },
   { flag: 'ingest.max-body-bytes', env: 'INGEST_MAX_BODY_BYTES', path: 'ingest.maxBodyBytes', kind: 'bytes', help: 'largest compressed remote-write body (413 above)' },
   { flag: 'ingest.max-decompressed-bytes', env: 'INGEST_MAX_DECOMPRESSED_BYTES', path: 'ingest.maxDecompressedBytes', kind: 'bytes', help: 'largest decompressed remote-write body (413 above)' },
@@ -299,6 +310,7 @@ export function loadConfig(cmd: CommandLine, env: NodeJS.ProcessEnv = process.en
   }
   if (!/^[^:]+:\d+$/.test(c.storageAddress)) problems.push(`--storage.address: expected host:port, got ${JSON.stringify(c.storageAddress)}`);
   if (c.query.lookbackDeltaMs <= 0) problems.push('--query.lookback-delta must be positive');
+  if (c.storage.checkpointIntervalMs <= 0) problems.push('--storage.checkpoint-interval must be positive');
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(c);
 }

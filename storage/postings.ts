@@ -154,6 +154,21 @@ export class PostingsBuilder {
     return this._buf.subarray(0, this._len);
   }
 
+  /** Removes every id of the ascending list `ids` that is present (in place; order is kept). */
+  removeAll(ids: Uint32Array): void {
+    if (ids.length === 0 || this._len === 0) return;
+    const buf = this._buf;
+    let n = 0;
+    let j = 0;
+    for (let i = 0; i < this._len; i++) {
+      const x = buf[i] as number;
+      j = seek(ids, x, j);
+      if (j < ids.length && ids[j] === x) continue;
+      buf[n++] = x;
+    }
+    this._len = n;
+  }
+
   private _grow(): void {
     const next = new Uint32Array(this._buf.length * 2);
     next.set(this._buf);

@@ -43,6 +43,37 @@ export class SeriesIndex {
     }
   }
 
+  /**
+   * Removes series from the index. `ids` is ascending; `labelsOf(id)` gives each one's labels.
+   * Values and names left without series disappear (label-name and label-value lookups must not
+   * report them). Cost: proportional to the postings lists the removed series appear in.
+   */
+  remove(ids: Uint32Array, labelsOf: (id: number) => Labels): void {
+    if (ids.length === 0) return;
+    this._all.removeAll(ids);
+    const touched = new Set<string>();
+    for (let k = 0; k < ids.length; k++) {
+      const labels = labelsOf(ids[k] as number);
+      for (let i = 0; i < labels.length; i += 2) touched.add(`${labels[i] as string}\xff${labels[i + 1] as string}`);
+    }
+    for (const pair of touched) {
+      const sep = pair.indexOf('\xff');
+      const name = pair.slice(0, sep);
+      const value = pair.slice(sep + 1);
+      const byValue = this._values.get(name);
+      const p = byValue?.get(value);
+      if (byValue === undefined || p === undefined) continue;
+      p.removeAll(ids);
+      if (p.length === 0) byValue.delete(value);
+      const byName = this._byName.get(name) as PostingsBuilder;
+      byName.removeAll(ids);
+      if (byName.length === 0) {
+        this._byName.delete(name);
+        this._values.delete(name);
+      }
+    }
+  }
+
   /** All series ids, ascending. */
   all(): Uint32Array {
     return this._all.view();

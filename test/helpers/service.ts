@@ -39,7 +39,9 @@ export async function startService(mode: 'all' | 'storage' | 'ingest' | 'query',
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const port = await freePort();
   const grpcPort = await freePort();
-  const fullArgs = [CLI, mode, '--host=127.0.0.1', `--port=${port}`, '--grpc-host=127.0.0.1', `--grpc-port=${grpcPort}`, '--log.level=warn', ...args];
+  // --retention=0: tests write fixed timestamps from the past, which the default 15d retention
+  // would delete while the test runs; a later --retention in `args` wins.
+  const fullArgs = [CLI, mode, '--host=127.0.0.1', `--port=${port}`, '--grpc-host=127.0.0.1', `--grpc-port=${grpcPort}`, '--log.level=warn', '--retention=0', ...args];
   const proc = spawn(process.execPath, fullArgs, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -7,8 +7,11 @@
  *   a committed transaction survives kill -9 of the process (not necessarily power loss).
  *   A tenant database must be used by one backend at a time (no cross-process locking).
  * - Tables: series(id, labels = seriesKey), chunks(series_id, min_t, max_t, data) WITHOUT ROWID
- *   keyed (series_id, min_t), wal(id, data) records of accepted samples, head(series_id, data)
- *   snapshots of open head chunks, meta(key, value) (reserved).
+ *   keyed (series_id, min_t), wal(id, data) records of accepted samples, head(series_id, data,
+ *   chunk_min_t, chunk_max_t, last_lo, last_hi) = one state row per series: its head snapshot
+ *   plus the span and last value of its persisted chunks, meta(key, value) (reserved).
+ *   New files use auto_vacuum=INCREMENTAL (older ones are converted by one VACUUM at open), so
+ *   space of deleted WAL records and expired chunks goes back to the file system.
  * - Memory per tenant (tenant-store.ts): series by key and id, an inverted index
  *   (series-index.ts), per series the open head XorEncoder, newest timestamp and value words, and
  *   cut chunks not yet written.
@@ -19,23 +22,33 @@
  *   series (Prometheus TSDB rules: newer → append; same timestamp with identical bits → no-op
  *   counted as written; same timestamp, other bits → `sample-duplicate-timestamp`; older →
  *   `sample-out-of-order`; there is no out-of-order window), then in ONE transaction inserts new
- *   series rows, one WAL record with the accepted samples and the chunks cut since the last
- *   transaction. Only after COMMIT are samples applied to the heads (cutting a head into a chunk at
- *   `samplesPerChunk`) and callers resolved. A failed transaction rejects its callers with
- *   `storage-write-failed` (kind unavailable) and leaves memory unchanged. Queues are split into
- *   transactions of at most MAX_TXN_SAMPLES samples (whole batches) to keep each one short.
+ *   series rows and one WAL record with the accepted samples. Only after COMMIT are samples
+ *   applied to the heads (cutting a head into a chunk at `samplesPerChunk`) and callers
+ *   resolved. A failed transaction rejects its callers with `storage-write-failed` (kind
+ *   unavailable) and leaves memory unchanged. Queues are split into transactions of at most
+ *   MAX_TXN_SAMPLES samples (whole batches) to keep each one short.
  *
- * Checkpoint (every checkpointIntervalMs, when the WAL exceeds maxWalBytes, and on close)
- * - One transaction writes cut chunks, upserts head snapshots of heads that changed, and deletes
- *   the WAL records applied so far.
+ * Maintenance (one task per tenant at a time, in steps of one transaction of ~stepBudgetMs,
+ * with writes committing between steps)
+ * - Checkpoint (every checkpointIntervalMs, when the WAL exceeds maxWalBytes, and on close):
+ *   for every series changed since the last checkpoint, its cut chunks and its state row in
+ *   the same transaction; then deletes the WAL records that were applied when it started; then
+ *   incremental vacuum steps.
+ * - Retention (every retentionIntervalMs when retentionMs > 0): a checkpoint, then per series
+ *   deletes the chunks whose max time is before now − retention (rewriting its state row in the
+ *   same transaction); a series whose chunks and head are all expired and that no remaining WAL
+ *   record names is deleted (row, state, index). Then incremental vacuum steps.
  *
  * Recovery (on open), and why it is exact
- * - Chunks are persisted in time order, each containing every earlier snapshot of its head, so a
- *   snapshot whose first timestamp is ≤ the newest persisted chunk's max_t is stale and ignored;
- *   otherwise the snapshot becomes the head. lastT = newest of chunk and head. Every acknowledged
- *   sample newer than lastT is in a WAL record written after the last checkpoint, so replaying the
- *   WAL in id order while skipping samples with t ≤ lastT of their series restores exactly the
- *   acknowledged state. A checkpoint follows any replay, so restarts never replay much.
+ * - A series' chunks and state row are only ever written together, so the state rows describe
+ *   the chunks table: one scan of `head` gives every series' chunk span, last persisted value and
+ *   head snapshot (no per-series query). A snapshot only holds committed samples after the
+ *   series' newest chunk. lastT = newest of chunk and head. Every acknowledged sample newer than
+ *   lastT is in a WAL record not yet deleted (a record is deleted only after every sample in it
+ *   is in a chunk or state row), so replaying the WAL in id order while skipping samples with
+ *   t ≤ lastT of their series restores exactly the acknowledged state, also after a crash in the
+ *   middle of a multi-step checkpoint. A checkpoint follows any replay, so restarts replay only
+ *   the WAL tail written since the last completed checkpoint.
  *
  * Reads
  * - select: index → series whose [first, last] sample span overlaps the range, sorted by labels;
@@ -61,6 +74,7 @@ import type {
   WriteExtras,
   WriteResult,
 } from '../../../common/types.js';
+import { systemClock, type Clock } from '../../../common/clock.js';
 import type { Backend, ExtrasResult, LookupOptions, SelectedSeries } from '../backend.js';
 import { ExtrasStore } from './extras-store.js';
 import { TenantStore, type TenantStoreStats } from './tenant-store.js';
@@ -75,6 +89,17 @@ export interface SqliteBackendOptions {
   readonly maxWalBytes?: number;
   /** Samples per chunk before the head is cut (default 120, as Prometheus). */
   readonly samplesPerChunk?: number;
+  /**
+   * Keep data this long, ms (Prometheus --storage.tsdb.retention.time); older whole chunks are
+   * deleted and series left without data dropped. 0 (default here) = keep forever.
+   */
+  readonly retentionMs?: number;
+  /** How often retention runs, ms (default 60 000). 0 disables the timer (tests call enforceRetention). */
+  readonly retentionIntervalMs?: number;
+  /** Target duration of one maintenance transaction, ms (default 20; writes wait at most about this long). */
+  readonly stepBudgetMs?: number;
+  /** Time source of retention (default the system clock). */
+  readonly clock?: Clock;
 }
 
 /** Aggregated counters across open tenants (see TenantStoreStats). */
@@ -95,6 +120,10 @@ interface TenantSlot {
   readonly store: TenantStore;
   queue: QueuedAppend[];
   queuedSamples: number;
+  /** A maintenance step is scheduled (setImmediate) for this tenant. */
+  pumping: boolean;
+  /** Retention is due but another task was running. */
+  retentionDue: boolean;
 }
 
 function closedError(): AppError {
@@ -111,6 +140,10 @@ export class SqliteBackend implements Backend {
   private _flushScheduled = false;
   private _checkpointErrors = 0;
   private readonly _timer: NodeJS.Timeout | null;
+  private readonly _retentionTimer: NodeJS.Timeout | null;
+  private readonly _retentionMs: number;
+  private readonly _stepBudgetMs: number;
+  private readonly _clock: Clock;
   private readonly _dataDir: string;
   /** Exemplars and metadata (extras-store.ts), opened lazily on first use. */
   private _extras: ExtrasStore | null = null;
@@ -123,10 +156,19 @@ export class SqliteBackend implements Backend {
     if (!(this._samplesPerChunk >= 1 && this._samplesPerChunk <= 0xffff)) {
       throw new AppError(ErrorKind.Internal, 'invalid-config', `samplesPerChunk ${this._samplesPerChunk} out of range 1..65535`);
     }
+    this._retentionMs = opts.retentionMs ?? 0;
+    this._stepBudgetMs = opts.stepBudgetMs ?? 20;
+    this._clock = opts.clock ?? systemClock;
+    if (!(this._retentionMs >= 0) || !(this._stepBudgetMs > 0)) {
+      throw new AppError(ErrorKind.Internal, 'invalid-config', `retentionMs ${this._retentionMs} / stepBudgetMs ${this._stepBudgetMs} out of range`);
+    }
     mkdirSync(this._tenantsDir, { recursive: true });
     const interval = opts.checkpointIntervalMs ?? 60_000;
     this._timer = interval > 0 ? setInterval(() => this._checkpointAll(), interval) : null;
     this._timer?.unref();
+    const retentionInterval = opts.retentionIntervalMs ?? 60_000;
+    this._retentionTimer = this._retentionMs > 0 && retentionInterval > 0 ? setInterval(() => this._retentionAll(), retentionInterval) : null;
+    this._retentionTimer?.unref();
   }
 
   /** Opens the backend (synchronously); tenant databases open lazily on first use. */
@@ -217,12 +259,14 @@ export class SqliteBackend implements Backend {
   async close(): Promise<void> {
     if (this._closed) return;
     if (this._timer !== null) clearInterval(this._timer);
+    if (this._retentionTimer !== null) clearInterval(this._retentionTimer);
     let firstErr: unknown = null;
     for (const slot of this._slots.values()) this._flushSlot(slot);
     this._closed = true;
     for (const slot of this._slots.values()) {
       try {
         slot.store.checkpoint();
+        slot.store.vacuum();
       } catch (err) {
         firstErr ??= err;
       }
@@ -240,6 +284,28 @@ export class SqliteBackend implements Backend {
     for (const slot of this._slots.values()) slot.store.checkpoint();
   }
 
+  /**
+   * Applies retention to every open tenant now, to completion (tests; the timer runs it in steps).
+   * Returns the cutoff used (clock − retentionMs), or null when retention is off.
+   */
+  enforceRetention(): number | null {
+    if (this._closed) throw closedError();
+    if (this._retentionMs <= 0) return null;
+    const cutoff = this._clock.nowMs() - this._retentionMs;
+    for (const slot of this._slots.values()) slot.store.enforceRetention(cutoff);
+    return cutoff;
+  }
+
+  /** Resolves once no maintenance task runs in any tenant (tests). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 1_000_000; i++) {
+      let busy = false;
+      for (const slot of this._slots.values()) busy ||= slot.store.busy;
+      if (!busy) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** Counters summed over open tenants, or of one tenant (zeros if not open). */
   stats(tenant?: TenantId): SqliteBackendStats {
     const total: SqliteBackendStats = {
@@ -249,6 +315,10 @@ export class SqliteBackend implements Backend {
       walBytes: 0,
       checkpoints: 0,
       corruptHeads: 0,
+      chunksDeleted: 0,
+      seriesDropped: 0,
+      pagesVacuumed: 0,
+      maxMaintenanceTxnMs: 0,
       checkpointErrors: this._checkpointErrors,
       tenants: this._slots.size,
     };
@@ -261,6 +331,10 @@ export class SqliteBackend implements Backend {
       total.walBytes += s.walBytes;
       total.checkpoints += s.checkpoints;
       total.corruptHeads += s.corruptHeads;
+      total.chunksDeleted += s.chunksDeleted;
+      total.seriesDropped += s.seriesDropped;
+      total.pagesVacuumed += s.pagesVacuumed;
+      total.maxMaintenanceTxnMs = Math.max(total.maxMaintenanceTxnMs, s.maxMaintenanceTxnMs);
     }
     return total;
   }
@@ -282,14 +356,14 @@ export class SqliteBackend implements Backend {
     if (!create && !existsSync(path)) return null;
     let store: TenantStore;
     try {
-      store = new TenantStore(path, this._samplesPerChunk);
+      store = new TenantStore(path, { samplesPerChunk: this._samplesPerChunk, stepBudgetMs: this._stepBudgetMs, keepFreeBytes: 2 * this._maxWalBytes });
     } catch (err) {
       if (err instanceof AppError) throw err;
       throw new AppError(ErrorKind.Unavailable, 'storage-open-failed', `cannot open tenant database: ${(err as Error).message} [err-storage-open-failed]`, {
         cause: err,
       });
     }
-    const slot: TenantSlot = { store, queue: [], queuedSamples: 0 };
+    const slot: TenantSlot = { store, queue: [], queuedSamples: 0, pumping: false, retentionDue: false };
     this._slots.set(tenant, slot);
     return slot;
   }
@@ -326,20 +400,45 @@ export class SqliteBackend implements Backend {
       }
       for (let i = 0; i < group.length; i++) (group[i] as QueuedAppend).resolve(results[i] as WriteResult);
     }
-    if (slot.store.walBytes > this._maxWalBytes) this._checkpointSlot(slot);
+    if (slot.store.walBytes > this._maxWalBytes && slot.store.startCheckpoint()) this._pump(slot);
   }
 
   private _checkpointAll(): void {
-    for (const slot of this._slots.values()) this._checkpointSlot(slot);
+    for (const slot of this._slots.values()) {
+      if (slot.store.startCheckpoint()) this._pump(slot);
+    }
   }
 
-  private _checkpointSlot(slot: TenantSlot): void {
-    try {
-      slot.store.checkpoint();
-    } catch {
-      // Counted and retried at the next checkpoint; the WAL keeps everything durable meanwhile.
-      this._checkpointErrors++;
+  private _retentionAll(): void {
+    if (this._closed) return;
+    const cutoff = this._clock.nowMs() - this._retentionMs;
+    for (const slot of this._slots.values()) {
+      if (slot.store.minTime() >= cutoff) continue;
+      if (slot.store.startRetention(cutoff)) this._pump(slot);
+      else slot.retentionDue = true;
     }
+  }
+
+  /** Runs the tenant's maintenance task one step per event-loop turn, so commits interleave. */
+  private _pump(slot: TenantSlot): void {
+    if (slot.pumping) return;
+    slot.pumping = true;
+    setImmediate(() => {
+      slot.pumping = false;
+      if (this._closed) return;
+      let more = false;
+      try {
+        more = slot.store.step();
+      } catch {
+        // Counted and retried at the next checkpoint; the WAL keeps everything durable meanwhile.
+        this._checkpointErrors++;
+      }
+      if (!more && slot.retentionDue) {
+        slot.retentionDue = false;
+        more = slot.store.startRetention(this._clock.nowMs() - this._retentionMs);
+      }
+      if (more) this._pump(slot);
+    });
   }
 }
 

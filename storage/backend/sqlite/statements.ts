@@ -4,9 +4,13 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 /**
  * Schema of one tenant database (one file per tenant, so no tenant column anywhere).
  * Kept in TypeScript rather than a .sql file so the build needs no asset copying.
- * `user_version` records the schema version for future migrations.
+ * `user_version` records the schema version:
+ * - 1: `head(series_id, data)` held only head snapshots; recovery queried chunks per series.
+ * - 2: `head` rows are per-series state rows (see tenant-store.ts): the head snapshot plus the
+ *   span and last value of the persisted chunks, written in the same transaction as the series'
+ *   chunks, so recovery is one scan of `head` instead of two chunk queries per series.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
@@ -18,49 +22,107 @@ CREATE TABLE IF NOT EXISTS chunks (
   PRIMARY KEY (series_id, min_t)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS head (series_id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS head (
+  series_id INTEGER PRIMARY KEY,
+  data BLOB NOT NULL,
+  chunk_min_t INTEGER,
+  chunk_max_t INTEGER,
+  last_lo INTEGER,
+  last_hi INTEGER
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 `;
+
+/** Columns added to `head` by the version 1 → 2 migration. */
+const V2_HEAD_COLUMNS = ['chunk_min_t', 'chunk_max_t', 'last_lo', 'last_hi'] as const;
+
+/** One state row: [series_id, head snapshot, chunk_min_t, chunk_max_t, last_lo, last_hi] (nulls: no chunks). */
+export type StateRow = [number, Buffer, number | null, number | null, number | null, number | null];
 
 /** Every prepared statement of a tenant database, created once at open. */
 export interface Statements {
   readonly insertSeries: Statement<[number, string]>;
   readonly allSeries: Statement<[], [number, string]>;
+  readonly deleteSeries: Statement<[number]>;
   readonly insertChunk: Statement<[number, number, number, Buffer]>;
   /** Chunks of a series overlapping [start, end]: args (id, end, start, id, start, start). */
   readonly rangeChunks: Statement<[number, number, number, number, number, number], [number, number, Buffer]>;
   readonly firstChunkMinT: Statement<[number], number>;
   readonly lastChunk: Statement<[number], [number, Buffer]>;
+  /** Deletes chunks of a series that end before a cutoff: args (id, cutoff, cutoff). */
+  readonly deleteOldChunks: Statement<[number, number, number]>;
+  readonly deleteAllChunks: Statement<[number]>;
   readonly insertWal: Statement<[Buffer]>;
   readonly allWal: Statement<[], [number, Buffer]>;
   readonly walBytes: Statement<[], number>;
   readonly deleteWalUpTo: Statement<[number]>;
-  readonly upsertHead: Statement<[number, Buffer]>;
-  readonly allHeads: Statement<[], [number, Buffer]>;
+  /** Upserts a state row: (series_id, head, chunk_min_t, chunk_max_t, last_lo, last_hi). */
+  readonly upsertState: Statement<[number, Buffer, number | null, number | null, number | null, number | null]>;
+  readonly allStates: Statement<[], StateRow>;
+  readonly deleteState: Statement<[number]>;
+  readonly freePages: Statement<[], number>;
 }
 
-/** Opens (creating if needed) a tenant database: WAL journal, synchronous=NORMAL, schema applied. */
-export function openTenantDb(path: string): { db: Db; stmts: Statements } {
+/** The opened database, its statements, and the schema version it had before this open (0 = new). */
+export interface OpenedTenantDb {
+  readonly db: Db;
+  readonly stmts: Statements;
+  readonly previousVersion: number;
+}
+
+/**
+ * Opens (creating if needed) a tenant database: WAL journal, synchronous=NORMAL, incremental
+ * auto-vacuum, schema applied. A version 1 database gets the new `head` columns; the caller
+ * completes the migration (state rows) and then calls `markMigrated`.
+ */
+export function openTenantDb(path: string): OpenedTenantDb {
   const db = new Database(path);
   try {
     // WAL + NORMAL: a commit is durable once in the WAL file, which survives a process crash
     // (kill -9); only an OS crash / power loss can lose the last commits.
+    db.pragma('busy_timeout = 5000');
+    const isNew = (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number) === 0;
+    let previousVersion = isNew ? 0 : (db.pragma('user_version', { simple: true }) as number);
+    // Only takes effect on a file with no table yet, and before journal_mode=WAL writes the
+    // header: freed pages (deleted WAL records, expired chunks) can then be returned to the file
+    // system by `PRAGMA incremental_vacuum`.
+    if (isNew) db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
+    // Truncate SQLite's own -wal file after checkpoints instead of leaving it at its peak size.
+    db.pragma('journal_size_limit = 16777216');
+    if (!isNew && (db.pragma('auto_vacuum', { simple: true }) as number) !== 2) {
+      // An older database without auto-vacuum: switching needs one full VACUUM (a one-time cost
+      // at open, proportional to the live data; afterwards space comes back incrementally).
+      db.pragma('auto_vacuum = INCREMENTAL');
+      db.exec('VACUUM');
+    }
     db.exec(SCHEMA);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    return { db, stmts: prepare(db) };
+    if (previousVersion === 1) {
+      const cols = new Set((db.prepare('PRAGMA table_info(head)').all() as { name: string }[]).map((c) => c.name));
+      for (const c of V2_HEAD_COLUMNS) if (!cols.has(c)) db.exec(`ALTER TABLE head ADD COLUMN ${c} INTEGER`);
+    }
+    if (isNew) {
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      previousVersion = 0;
+    }
+    return { db, stmts: prepare(db), previousVersion };
   } catch (err) {
     db.close();
     throw err;
   }
 }
 
+/** Records that a version 1 database has been fully migrated (every series has a state row). */
+export function markMigrated(db: Db): void {
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
 function prepare(db: Db): Statements {
   return {
     insertSeries: db.prepare('INSERT INTO series (id, labels) VALUES (?, ?)'),
     allSeries: db.prepare<[], [number, string]>('SELECT id, labels FROM series ORDER BY id').raw(),
+    deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
     // OR REPLACE: re-persisting a chunk after a partial recovery must not wedge every later commit.
     insertChunk: db.prepare('INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES (?, ?, ?, ?)'),
     // Chunks never overlap, so only the last chunk starting at or before `start` can reach into the
@@ -75,11 +137,18 @@ function prepare(db: Db): Statements {
       .raw(),
     firstChunkMinT: db.prepare<[number], number>('SELECT min_t FROM chunks WHERE series_id = ? ORDER BY min_t LIMIT 1').pluck(),
     lastChunk: db.prepare<[number], [number, Buffer]>('SELECT max_t, data FROM chunks WHERE series_id = ? ORDER BY min_t DESC LIMIT 1').raw(),
+    // min_t < cutoff bounds the primary-key range scan; max_t < cutoff keeps only whole expired chunks.
+    deleteOldChunks: db.prepare('DELETE FROM chunks WHERE series_id = ? AND min_t < ? AND max_t < ?'),
+    deleteAllChunks: db.prepare('DELETE FROM chunks WHERE series_id = ?'),
     insertWal: db.prepare('INSERT INTO wal (data) VALUES (?)'),
     allWal: db.prepare<[], [number, Buffer]>('SELECT id, data FROM wal ORDER BY id').raw(),
     walBytes: db.prepare<[], number>('SELECT coalesce(sum(length(data)), 0) FROM wal').pluck(),
     deleteWalUpTo: db.prepare('DELETE FROM wal WHERE id <= ?'),
-    upsertHead: db.prepare('INSERT OR REPLACE INTO head (series_id, data) VALUES (?, ?)'),
-    allHeads: db.prepare<[], [number, Buffer]>('SELECT series_id, data FROM head').raw(),
+    upsertState: db.prepare(
+      'INSERT OR REPLACE INTO head (series_id, data, chunk_min_t, chunk_max_t, last_lo, last_hi) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    allStates: db.prepare<[], StateRow>('SELECT series_id, data, chunk_min_t, chunk_max_t, last_lo, last_hi FROM head').raw(),
+    deleteState: db.prepare('DELETE FROM head WHERE series_id = ?'),
+    freePages: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
   };
 }

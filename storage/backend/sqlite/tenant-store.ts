@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Database as Db } from 'better-sqlite3';
 import { AppError, clip, ErrorKind } from '../../../common/errors.js';
 import { compareLabels, formatLabels, labelsFromKey, seriesKey } from '../../../common/labels.js';
@@ -6,7 +7,7 @@ import { type Labels, type RejectedSamples, type SampleBatch, type WriteResult, 
 import { XorEncoder, XorIterator } from '../../chunk/xor.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
 import { SeriesIndex } from '../series-index.js';
-import { openTenantDb, type Statements } from './statements.js';
+import { markMigrated, openTenantDb, type Statements } from './statements.js';
 import { decodeWalRecord, encodeWalRecord } from './wal-record.js';
 
 /** Stable rejection codes (see spec limits-and-tenancy.md §4). */
@@ -18,24 +19,36 @@ export const CODE_INVALID_TIMESTAMP = 'sample-timestamp-invalid';
 /**
  * One series in memory. Invariants: `lastT`/`lastLo`/`lastHi` describe the newest committed
  * sample (-Infinity when none); `head` holds the samples after the last cut chunk; `unflushed`
- * holds cut chunks not yet written to the `chunks` table, in time order.
+ * holds cut chunks not yet written to the `chunks` table, in time order; `persisted*` describe
+ * the chunks in the table (what the series' state row says once it is written).
  * The `p*` fields are the tentative state while one group commit is being planned; they are valid
  * only when `epoch` equals the store's current epoch.
  */
 class MemSeries {
   head: XorEncoder | null = null;
+  /** First sample time over chunks and head (Infinity: none). */
   minT = Infinity;
   lastT = -Infinity;
   lastLo = 0;
   lastHi = 0;
+  /** min_t of the oldest chunk in the `chunks` table (Infinity: none). */
+  persistedMinT = Infinity;
   /** max_t of the newest chunk in the `chunks` table (-Infinity: none); lets select skip the query. */
   persistedMaxT = -Infinity;
+  /** Value words of the last sample of the newest persisted chunk. */
+  persistedLastLo = 0;
+  persistedLastHi = 0;
+  /** Value words of the last sample of the newest unflushed chunk. */
+  cutLastLo = 0;
+  cutLastHi = 0;
+  /** Id of the newest WAL record holding samples of this series (0: none since open). */
+  lastWalId = 0;
   epoch = 0;
   pT = -Infinity;
   pLo = 0;
   pHi = 0;
   unflushed: EncodedChunk[] = [];
-  /** Head changed since the last checkpoint (listed in the store's dirty list). */
+  /** State row is stale: head or chunks changed since it was written (listed in the store's dirty list). */
   dirty = false;
 
   constructor(
@@ -74,7 +87,35 @@ export interface TenantStoreStats {
   checkpoints: number;
   /** Head snapshots that failed to decode at recovery and were ignored. */
   corruptHeads: number;
+  /** Chunks deleted by retention. */
+  chunksDeleted: number;
+  /** Series dropped by retention (no data left). */
+  seriesDropped: number;
+  /** Pages returned to the file system by incremental vacuum. */
+  pagesVacuumed: number;
+  /** Longest single maintenance transaction (checkpoint or retention step), ms (gauge). */
+  maxMaintenanceTxnMs: number;
 }
+
+/** Options of a TenantStore. */
+export interface TenantStoreOptions {
+  readonly samplesPerChunk: number;
+  /** Target duration of one maintenance transaction, ms (checkpoint and retention steps). */
+  readonly stepBudgetMs: number;
+  /** Free bytes a checkpoint leaves in the file for the next WAL records (the rest is vacuumed). */
+  readonly keepFreeBytes: number;
+}
+
+/** Maintenance steps: each `next()` runs one bounded transaction; writes may run between them. */
+export type MaintenanceTask = Generator<void, void, void>;
+
+/** Free pages above which a maintenance task ends with incremental vacuum steps. */
+const VACUUM_MIN_FREE_PAGES = 256;
+/** WAL records deleted per statement in a checkpoint's delete steps. */
+const WAL_RECORDS_PER_DELETE = 4;
+/** Pages freed per vacuum step (4 KiB pages: 4 MiB, a few ms). */
+const VACUUM_PAGES_PER_STEP = 1024;
+const EMPTY_BLOB = Buffer.alloc(0);
 
 /**
  * Everything of one tenant: its SQLite database, the series map, the inverted index and the open
@@ -85,15 +126,21 @@ export class TenantStore {
   private readonly _db: Db;
   private readonly _st: Statements;
   private readonly _samplesPerChunk: number;
+  private readonly _stepBudgetMs: number;
+  private readonly _keepFreePages: number;
   private readonly _byKey = new Map<string, MemSeries>();
-  /** Series by id (ids are dense, starting at 1). */
+  /** Series by id (ids are dense, starting at 1; dropped series leave holes). */
   private readonly _byId: (MemSeries | undefined)[] = [];
   private readonly _index = new SeriesIndex();
   private _nextId = 1;
   private _epoch = 0;
   private _lastWalId = 0;
-  private readonly _dirty: MemSeries[] = [];
-  private readonly _withUnflushed: MemSeries[] = [];
+  /** WAL records with id ≤ this have been deleted by a completed checkpoint. */
+  private _walDeletedUpTo = 0;
+  /** Series whose state row is stale; flag `dirty` ⇔ listed here. */
+  private _dirty: MemSeries[] = [];
+  /** The running maintenance task (checkpoint or retention), if any. */
+  private _task: MaintenanceTask | null = null;
 
   // Planning scratch, reused by every commit (lifetime: one commit call).
   private _accT = new Float64Array(1024);
@@ -112,16 +159,22 @@ export class TenantStore {
     walBytes: 0,
     checkpoints: 0,
     corruptHeads: 0,
+    chunksDeleted: 0,
+    seriesDropped: 0,
+    pagesVacuumed: 0,
+    maxMaintenanceTxnMs: 0,
   };
 
   /** Opens the database at `path` and recovers the in-memory state (see sqlite-backend.ts). */
-  constructor(path: string, samplesPerChunk: number) {
-    const { db, stmts } = openTenantDb(path);
+  constructor(path: string, opts: TenantStoreOptions) {
+    const { db, stmts, previousVersion } = openTenantDb(path);
     this._db = db;
     this._st = stmts;
-    this._samplesPerChunk = samplesPerChunk;
+    this._samplesPerChunk = opts.samplesPerChunk;
+    this._stepBudgetMs = opts.stepBudgetMs;
+    this._keepFreePages = Math.ceil(opts.keepFreeBytes / 4096);
     try {
-      this._recover();
+      this._recover(previousVersion);
     } catch (err) {
       db.close();
       throw err;
@@ -133,6 +186,11 @@ export class TenantStore {
     return this._stats.walBytes;
   }
 
+  /** Whether a maintenance task is running. */
+  get busy(): boolean {
+    return this._task !== null;
+  }
+
   /** A snapshot of the counters. */
   stats(): TenantStoreStats {
     this._stats.seriesCount = this._index.seriesCount;
@@ -140,9 +198,9 @@ export class TenantStore {
   }
 
   /**
-   * Judges and durably commits `batches` in ONE transaction, then applies the accepted samples to
-   * the heads. Returns one WriteResult per batch. On a database error nothing in memory changes
-   * and an `unavailable` AppError is thrown.
+   * Judges and durably commits `batches` in ONE transaction (new series rows and one WAL record),
+   * then applies the accepted samples to the heads. Returns one WriteResult per batch. On a
+   * database error nothing in memory changes and an `unavailable` AppError is thrown.
    */
   commit(batches: readonly SampleBatch[]): WriteResult[] {
     const epoch = ++this._epoch;
@@ -218,63 +276,115 @@ export class TenantStore {
       results.push(tally.toResult());
     }
 
-    if (acc === 0 && this._newSeries.length === 0 && this._withUnflushed.length === 0) return results;
+    if (acc === 0 && this._newSeries.length === 0) return results;
 
     const walRecord = acc > 0 ? encodeWalRecord(this._runSeriesId, this._runStart, acc, this._accT, this._accW) : null;
     let walId = this._lastWalId;
-    let chunks = 0;
     try {
       this._db.transaction(() => {
         for (const ms of this._newSeries) this._st.insertSeries.run(ms.id, ms.key);
         if (walRecord !== null) walId = Number(this._st.insertWal.run(walRecord).lastInsertRowid);
-        chunks = this._writeUnflushed();
       })();
     } catch (err) {
       throw storageWriteFailed(err);
     }
     // Committed: from here on only in-memory work that cannot fail on valid input.
-    this._afterChunksWritten(chunks);
     this._stats.transactions++;
     this._lastWalId = walId;
     if (walRecord !== null) this._stats.walBytes += walRecord.length;
     this._nextId = nextId;
     for (const ms of this._newSeries) this._addSeries(ms);
-    for (let k = 0; k < acc; k++) this._appendToHead(this._accSeries[k] as MemSeries, this._accT[k] as number, this._accW, k);
+    for (let k = 0; k < acc; k++) this._appendToHead(this._accSeries[k] as MemSeries, this._accT[k] as number, this._accW, k, walId);
     this._accSeries.length = 0; // drop references
     return results;
   }
 
   /**
-   * Checkpoint: in one transaction writes cut chunks, upserts head snapshots of changed heads and
-   * deletes the WAL records already applied, bounding recovery work. No-op when nothing changed.
+   * Starts a checkpoint task unless a task is already running (see `step`). Returns whether it
+   * started. The checkpoint writes, in transactions of about `stepBudgetMs`, the cut chunks and
+   * state rows of every series changed since the last checkpoint, then deletes the WAL records
+   * that were applied when it started, then gives free pages back (incremental vacuum).
    */
-  checkpoint(): void {
-    if (this._stats.walBytes === 0 && this._dirty.length === 0 && this._withUnflushed.length === 0) return;
-    let chunks = 0;
+  startCheckpoint(): boolean {
+    if (this._task !== null) return false;
+    this._task = this._checkpointSteps(this._stepBudgetMs);
+    return true;
+  }
+
+  /**
+   * Starts a retention task unless one is running: a checkpoint, then deletion of every persisted
+   * chunk whose max time is before `cutoffMs` (and of head samples all before it), then removal
+   * of series left without data, in bounded transactions. Returns whether it started.
+   */
+  startRetention(cutoffMs: number): boolean {
+    if (this._task !== null) return false;
+    this._task = this._retentionSteps(cutoffMs);
+    return true;
+  }
+
+  /**
+   * Runs one step (one bounded transaction) of the running task. Returns true while more steps
+   * remain. A failing step ends the task and throws `storage-write-failed`; the state stays
+   * consistent (a failed checkpoint is simply retried later, the WAL keeps everything durable).
+   */
+  step(): boolean {
+    const task = this._task;
+    if (task === null) return false;
+    let done = true;
     try {
-      this._db.transaction(() => {
-        chunks = this._writeUnflushed();
-        for (const ms of this._dirty) {
-          // An empty head keeps its old snapshot: a persisted chunk now covers it, and recovery
-          // ignores snapshots that a chunk reaches (deleting it before that chunk is durable could lose data).
-          if (ms.head !== null && ms.head.count > 0) this._st.upsertHead.run(ms.id, toBuffer(ms.head.bytes()));
-        }
-        this._st.deleteWalUpTo.run(this._lastWalId);
-      })();
+      done = task.next().done === true;
     } catch (err) {
-      throw storageWriteFailed(err);
+      this._task = null;
+      throw err instanceof AppError ? err : storageWriteFailed(err);
     }
-    this._afterChunksWritten(chunks);
-    for (const ms of this._dirty) ms.dirty = false;
-    this._dirty.length = 0;
-    this._stats.walBytes = 0;
-    this._stats.checkpoints++;
-    this._stats.transactions++;
+    if (done) this._task = null;
+    return !done;
+  }
+
+  /** Finishes the running task, then runs a whole checkpoint now (tests, close). */
+  checkpoint(): void {
+    while (this.step()) {
+      /* finish the running task first: tasks never overlap */
+    }
+    this._task = this._checkpointSteps(Infinity);
+    while (this.step()) {
+      /* run to completion */
+    }
+  }
+
+  /** Returns every free page to the file system (graceful close: leave a compact file). */
+  vacuum(): void {
+    while (this.step()) {
+      /* finish the running task first */
+    }
+    this._task = this._vacuumSteps(0);
+    while (this.step()) {
+      /* run to completion */
+    }
+  }
+
+  /** Finishes the running task, then applies retention with `cutoffMs` to completion (tests). */
+  enforceRetention(cutoffMs: number): void {
+    while (this.step()) {
+      /* finish the running task first */
+    }
+    this._task = this._retentionSteps(cutoffMs);
+    while (this.step()) {
+      /* run to completion */
+    }
   }
 
   /** Closes the database (call checkpoint first for a fast next open). */
   close(): void {
+    this._task = null;
     this._db.close();
+  }
+
+  /** Earliest sample time of any series, Infinity when empty (retention skips tenants with nothing to do). */
+  minTime(): number {
+    let min = Infinity;
+    for (const ms of this._byKey.values()) if (ms.minT < min) min = ms.minT;
+    return min;
   }
 
   /**
@@ -368,8 +478,8 @@ export class TenantStore {
     this._index.add(ms.id, ms.labels);
   }
 
-  /** Appends one committed sample to the series head, cutting the head into a chunk when full. */
-  private _appendToHead(ms: MemSeries, t: number, words: Uint32Array, k: number): void {
+  /** Appends one committed sample (from WAL record `walId`) to the head, cutting the head into a chunk when full. */
+  private _appendToHead(ms: MemSeries, t: number, words: Uint32Array, k: number, walId: number): void {
     let head = ms.head;
     if (head === null) {
       head = new XorEncoder();
@@ -380,38 +490,230 @@ export class TenantStore {
     ms.lastT = t;
     ms.lastLo = words[2 * k] as number;
     ms.lastHi = words[2 * k + 1] as number;
-    if (!ms.dirty) {
-      ms.dirty = true;
-      this._dirty.push(ms);
-    }
+    ms.lastWalId = walId;
+    this._markDirty(ms);
     if (head.count >= this._samplesPerChunk) {
-      if (ms.unflushed.length === 0) this._withUnflushed.push(ms);
       ms.unflushed.push({ minTimeMs: head.minTimeMs, maxTimeMs: head.maxTimeMs, encoding: ChunkEncoding.XOR, data: head.bytes() });
+      ms.cutLastLo = ms.lastLo;
+      ms.cutLastHi = ms.lastHi;
       ms.head = null;
     }
   }
 
-  /** Inside a transaction: inserts every cut-but-unflushed chunk; returns how many. */
-  private _writeUnflushed(): number {
-    let n = 0;
-    for (const ms of this._withUnflushed) {
-      for (const c of ms.unflushed) {
-        this._st.insertChunk.run(ms.id, c.minTimeMs, c.maxTimeMs, toBuffer(c.data));
-        n++;
-      }
-    }
-    return n;
+  private _markDirty(ms: MemSeries): void {
+    if (ms.dirty) return;
+    ms.dirty = true;
+    this._dirty.push(ms);
   }
 
-  /** After the transaction that wrote the unflushed chunks committed. */
-  private _afterChunksWritten(n: number): void {
-    if (n === 0) return;
-    for (const ms of this._withUnflushed) {
-      ms.persistedMaxT = (ms.unflushed[ms.unflushed.length - 1] as EncodedChunk).maxTimeMs;
-      ms.unflushed = [];
+  /**
+   * Inside a transaction: inserts the series' cut chunks and upserts its state row (head snapshot,
+   * span and last value of its chunks as they will be once this transaction commits).
+   * Chunks and the state row of a series are always written together, so the state rows alone
+   * describe the chunks table at recovery.
+   */
+  private _writeSeries(ms: MemSeries): void {
+    let pMin = ms.persistedMinT;
+    let pMax = ms.persistedMaxT;
+    let lo = ms.persistedLastLo;
+    let hi = ms.persistedLastHi;
+    for (const c of ms.unflushed) {
+      this._st.insertChunk.run(ms.id, c.minTimeMs, c.maxTimeMs, toBuffer(c.data));
+      if (pMin === Infinity) pMin = c.minTimeMs;
+      pMax = c.maxTimeMs;
     }
-    this._withUnflushed.length = 0;
-    this._stats.chunksFlushed += n;
+    if (ms.unflushed.length > 0) {
+      lo = ms.cutLastLo;
+      hi = ms.cutLastHi;
+    }
+    const head = ms.head !== null && ms.head.count > 0 ? toBuffer(ms.head.bytes()) : EMPTY_BLOB;
+    const hasChunks = pMax !== -Infinity;
+    this._st.upsertState.run(ms.id, head, hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo : null, hasChunks ? hi : null);
+  }
+
+  /** After the transaction that ran `_writeSeries(ms)` committed. */
+  private _afterWritten(ms: MemSeries): void {
+    const n = ms.unflushed.length;
+    if (n > 0) {
+      if (ms.persistedMinT === Infinity) ms.persistedMinT = (ms.unflushed[0] as EncodedChunk).minTimeMs;
+      ms.persistedMaxT = (ms.unflushed[n - 1] as EncodedChunk).maxTimeMs;
+      ms.persistedLastLo = ms.cutLastLo;
+      ms.persistedLastHi = ms.cutLastHi;
+      ms.unflushed = [];
+      this._stats.chunksFlushed += n;
+    }
+    ms.dirty = false;
+  }
+
+  /** Runs `fn` in one transaction, recording its duration; throws `storage-write-failed`. */
+  private _timedTxn(fn: () => void): void {
+    const t0 = performance.now();
+    try {
+      this._db.transaction(fn)();
+    } catch (err) {
+      throw storageWriteFailed(err);
+    }
+    const ms = performance.now() - t0;
+    if (ms > this._stats.maxMaintenanceTxnMs) this._stats.maxMaintenanceTxnMs = ms;
+    this._stats.transactions++;
+  }
+
+  /**
+   * Checkpoint steps. Safe under interleaved commits: the dirty list is taken at the start (new
+   * changes go to a fresh list); every sample in WAL records up to the id current at the start
+   * was applied before the start, so once every listed series' state row and chunks are written
+   * those records can go. A crash between steps leaves state rows that are each an exact snapshot
+   * of committed data plus the whole WAL, which recovery replays skipping what the rows hold.
+   */
+  private *_checkpointSteps(budgetMs: number): MaintenanceTask {
+    if (this._stats.walBytes === 0 && this._dirty.length === 0) return;
+    const capturedWalId = this._lastWalId;
+    const capturedWalBytes = this._stats.walBytes;
+    const list = this._dirty;
+    this._dirty = [];
+    let i = 0;
+    while (i < list.length) {
+      const from = i;
+      const t0 = performance.now();
+      try {
+        this._timedTxn(() => {
+          while (i < list.length) {
+            const ms = list[i++] as MemSeries;
+            if (ms.dirty && this._byId[ms.id] === ms) this._writeSeries(ms);
+            if ((i & 31) === 0 && performance.now() - t0 > budgetMs) break;
+          }
+        });
+      } catch (err) {
+        // Not written: hand the rest back to the dirty list (their flags are still set).
+        for (let k = from; k < list.length; k++) this._dirty.push(list[k] as MemSeries);
+        throw err;
+      }
+      for (let k = from; k < i; k++) {
+        const ms = list[k] as MemSeries;
+        if (ms.dirty && this._byId[ms.id] === ms) this._afterWritten(ms);
+      }
+      if (i < list.length) yield;
+    }
+    // Every sample of records ≤ capturedWalId is now in a state row or chunk, so any subset of
+    // them may go; deleting large BLOBs walks their overflow pages, so delete a few per step.
+    let upTo = this._walDeletedUpTo;
+    while (upTo < capturedWalId) {
+      const t0 = performance.now();
+      this._timedTxn(() => {
+        while (upTo < capturedWalId) {
+          upTo = Math.min(capturedWalId, upTo + WAL_RECORDS_PER_DELETE);
+          this._st.deleteWalUpTo.run(upTo);
+          if (performance.now() - t0 > budgetMs) break;
+        }
+      });
+      this._walDeletedUpTo = upTo;
+      if (upTo < capturedWalId) yield;
+    }
+    this._stats.walBytes -= capturedWalBytes;
+    this._stats.checkpoints++;
+    // Pages freed by WAL records are reused by the next ones; give back only a surplus.
+    if (this._freePages() > this._keepFreePages) yield* this._vacuumSteps(this._keepFreePages);
+  }
+
+  private _freePages(): number {
+    return this._db.pragma('freelist_count', { simple: true }) as number;
+  }
+
+  /** Retention steps (see startRetention); drops only series with no WAL record left. */
+  private *_retentionSteps(cutoffMs: number): MaintenanceTask {
+    // Persist cut chunks and delete the WAL first, so most series qualify for dropping.
+    yield* this._checkpointSteps(this._stepBudgetMs);
+    const st = this._st;
+    let id = 1;
+    const dropped: MemSeries[] = [];
+    const changed: MemSeries[] = [];
+    const newMin: number[] = [];
+    while (id < this._byId.length) {
+      dropped.length = 0;
+      changed.length = 0;
+      newMin.length = 0;
+      let deleted = 0;
+      const t0 = performance.now();
+      let visited = 0;
+      this._timedTxn(() => {
+        for (; id < this._byId.length; id++) {
+          if ((++visited & 63) === 0 && performance.now() - t0 > this._stepBudgetMs) break;
+          const ms = this._byId[id];
+          if (ms === undefined || ms.minT >= cutoffMs || ms.unflushed.length > 0) continue;
+          const head = ms.head;
+          const headExpired = head === null || head.count === 0 || head.maxTimeMs < cutoffMs;
+          if (ms.persistedMaxT < cutoffMs && headExpired) {
+            // No data at or after the cutoff. Only drop it when no WAL record names it (else a
+            // replay after a crash would meet an unknown series); the next run will.
+            if (ms.lastWalId > this._walDeletedUpTo) continue;
+            deleted += st.deleteAllChunks.run(ms.id).changes;
+            st.deleteState.run(ms.id);
+            st.deleteSeries.run(ms.id);
+            dropped.push(ms);
+          } else if (ms.persistedMinT < cutoffMs) {
+            const n = st.deleteOldChunks.run(ms.id, cutoffMs, cutoffMs).changes;
+            if (n === 0) continue; // the oldest chunk still reaches the cutoff
+            deleted += n;
+            // The state row must describe the chunks left (recovery trusts it).
+            const first = ms.persistedMaxT < cutoffMs ? undefined : st.firstChunkMinT.get(ms.id);
+            const pMin = first ?? Infinity;
+            const hasChunks = first !== undefined;
+            const headBytes = head !== null && head.count > 0 ? toBuffer(head.bytes()) : EMPTY_BLOB;
+            st.upsertState.run(
+              ms.id,
+              headBytes,
+              hasChunks ? pMin : null,
+              hasChunks ? ms.persistedMaxT : null,
+              hasChunks ? ms.persistedLastLo : null,
+              hasChunks ? ms.persistedLastHi : null,
+            );
+            changed.push(ms);
+            newMin.push(pMin);
+          }
+        }
+      });
+      this._stats.chunksDeleted += deleted;
+      for (let k = 0; k < changed.length; k++) {
+        const ms = changed[k] as MemSeries;
+        const pMin = newMin[k] as number;
+        ms.persistedMinT = pMin;
+        if (pMin === Infinity) ms.persistedMaxT = -Infinity;
+        ms.minT = Math.min(pMin, ms.head !== null && ms.head.count > 0 ? ms.head.minTimeMs : Infinity);
+      }
+      if (dropped.length > 0) this._dropSeries(dropped);
+      if (id < this._byId.length) yield;
+    }
+    yield* this._vacuumSteps(0);
+  }
+
+  /** Forgets series whose rows were deleted (after that transaction committed). */
+  private _dropSeries(list: readonly MemSeries[]): void {
+    const ids = new Uint32Array(list.length);
+    for (let k = 0; k < list.length; k++) {
+      const ms = list[k] as MemSeries;
+      ids[k] = ms.id;
+      this._byKey.delete(ms.key);
+    }
+    ids.sort();
+    this._index.remove(ids, (id) => (this._byId[id] as MemSeries).labels);
+    for (const ms of list) this._byId[ms.id] = undefined;
+    this._stats.seriesDropped += list.length;
+  }
+
+  /** Gives free pages back to the file system, a bounded number per step, until `keep` remain. */
+  private *_vacuumSteps(keep: number): MaintenanceTask {
+    for (;;) {
+      const free = this._freePages();
+      if (free <= keep + VACUUM_MIN_FREE_PAGES) return;
+      yield;
+      const t0 = performance.now();
+      this._db.pragma(`incremental_vacuum(${Math.min(VACUUM_PAGES_PER_STEP, free - keep)})`);
+      const ms = performance.now() - t0;
+      if (ms > this._stats.maxMaintenanceTxnMs) this._stats.maxMaintenanceTxnMs = ms;
+      const after = this._db.pragma('freelist_count', { simple: true }) as number;
+      this._stats.pagesVacuumed += free - after;
+      if (after >= free) return; // auto_vacuum off (e.g. the conversion failed): nothing to do
+    }
   }
 
   private _ensureScratch(n: number): void {
@@ -427,34 +729,35 @@ export class TenantStore {
   }
 
   /**
-   * Rebuilds memory from the database: series → index; per series the time span and last sample
-   * of its persisted chunks; head snapshots not yet covered by a chunk; then WAL replay of the
-   * samples newer than what chunks and snapshots hold. Ends with a checkpoint when anything was
-   * replayed, so the WAL never grows across restarts.
+   * Rebuilds memory from the database: series → index; state rows → per series the span and last
+   * value of its chunks and its head snapshot (one table scan, no per-series query); then WAL
+   * replay of the samples newer than what chunks and snapshots hold. Ends with a checkpoint when
+   * anything was replayed, so the WAL never grows across restarts. A version 1 database (no
+   * chunk columns in `head`) is read the old way, per series, once, and then migrated.
    */
-  private _recover(): void {
+  private _recover(previousVersion: number): void {
     const st = this._st;
-    const it = new XorIterator();
+    const legacy = previousVersion === 1;
     for (const [id, key] of st.allSeries.iterate()) {
       const ms = new MemSeries(id, key, labelsFromKey(key));
       this._addSeries(ms);
       if (id >= this._nextId) this._nextId = id + 1;
-      const last = st.lastChunk.get(id);
-      if (last !== undefined) {
-        ms.minT = st.firstChunkMinT.get(id) ?? last[0];
-        ms.lastT = last[0];
-        ms.persistedMaxT = last[0];
-        it.reset(last[1]);
-        while (it.next()) {
-          /* to the last sample */
-        }
-        ms.lastLo = it.vLo;
-        ms.lastHi = it.vHi;
-      }
     }
-    for (const [id, data] of st.allHeads.iterate()) {
+    if (legacy) this._recoverLegacyChunks();
+    for (const [id, data, cMin, cMax, lo, hi] of st.allStates.iterate()) {
       const ms = this._byId[id];
       if (ms === undefined) continue;
+      if (!legacy && cMax !== null) {
+        ms.persistedMinT = cMin ?? cMax;
+        ms.persistedMaxT = cMax;
+        ms.persistedLastLo = lo ?? 0;
+        ms.persistedLastHi = hi ?? 0;
+        ms.minT = ms.persistedMinT;
+        ms.lastT = cMax;
+        ms.lastLo = ms.persistedLastLo;
+        ms.lastHi = ms.persistedLastHi;
+      }
+      if (data.length === 0) continue;
       let enc: XorEncoder;
       try {
         enc = XorEncoder.resume(data);
@@ -463,7 +766,7 @@ export class TenantStore {
         continue;
       }
       // A chunk reaching the snapshot's first sample contains the whole snapshot (heads are only
-      // ever cut into chunks), so the snapshot is stale.
+      // ever cut into chunks), so the snapshot is stale (only possible in version 1 files).
       if (enc.count === 0 || ms.lastT >= enc.minTimeMs) continue;
       ms.head = enc;
       if (enc.minTimeMs < ms.minT) ms.minT = enc.minTimeMs;
@@ -483,14 +786,41 @@ export class TenantStore {
         for (let k = rec.runStart[r] as number; k < end; k++) {
           const t = rec.ts[k] as number;
           // Samples up to lastT are already in a chunk or the head snapshot.
-          if (t > ms.lastT) this._appendToHead(ms, t, rec.words, k);
+          if (t > ms.lastT) this._appendToHead(ms, t, rec.words, k, walId);
         }
       }
       this._lastWalId = walId;
       this._stats.walBytes += data.length;
       replayed = true;
     }
-    if (replayed) this.checkpoint();
+    if (legacy) {
+      // Write a state row for every series, then record the new version.
+      for (const ms of this._byKey.values()) this._markDirty(ms);
+      this.checkpoint();
+      markMigrated(this._db);
+    } else if (replayed) this.checkpoint();
+  }
+
+  /** Version 1 files: per series, the span and last value of its chunks from two queries. */
+  private _recoverLegacyChunks(): void {
+    const st = this._st;
+    const it = new XorIterator();
+    for (const ms of this._byKey.values()) {
+      const last = st.lastChunk.get(ms.id);
+      if (last === undefined) continue;
+      ms.persistedMinT = st.firstChunkMinT.get(ms.id) ?? last[0];
+      ms.persistedMaxT = last[0];
+      it.reset(last[1]);
+      while (it.next()) {
+        /* to the last sample */
+      }
+      ms.persistedLastLo = it.vLo;
+      ms.persistedLastHi = it.vHi;
+      ms.minT = ms.persistedMinT;
+      ms.lastT = last[0];
+      ms.lastLo = it.vLo;
+      ms.lastHi = it.vHi;
+    }
   }
 }
 
@@ -506,6 +836,7 @@ function toBuffer(u: Uint8Array): Buffer {
 }
 
 function storageWriteFailed(err: unknown): AppError {
+  if (err instanceof AppError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   return new AppError(ErrorKind.Unavailable, 'storage-write-failed', `storage write failed: ${msg} [err-storage-write-failed]`, { cause: err });
 }

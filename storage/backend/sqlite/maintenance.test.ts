@@ -1,0 +1,285 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../common/clock.js';
+import { labelsFromRecord, seriesKey } from '../../../common/labels.js';
+import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
+import { decodeXorChunk, xorChunkSampleCount, XorEncoder } from '../../chunk/xor.js';
+import type { SelectedSeries } from '../backend.js';
+import { SqliteBackend, type SqliteBackendOptions } from './sqlite-backend.js';
+import { TenantStore } from './tenant-store.js';
+import { encodeWalRecord } from './wal-record.js';
+
+const dirs: string[] = [];
+const opened: { close(): unknown }[] = [];
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'promstore-maint-'));
+  dirs.push(d);
+  return d;
+}
+
+function openBackend(dataDir: string, extra: Partial<SqliteBackendOptions> = {}): SqliteBackend {
+  const b = SqliteBackend.open({ dataDir, checkpointIntervalMs: 0, retentionIntervalMs: 0, ...extra });
+  opened.push(b);
+  return b;
+}
+
+afterEach(async () => {
+  for (const b of opened.splice(0)) {
+    try {
+      await b.close();
+    } catch {
+      /* already closed */
+    }
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const L = (r: Record<string, string>): Labels => labelsFromRecord(r);
+const m = (type: Matcher['type'], name: string, value: string): Matcher => ({ type, name, value });
+const ALL = { startMs: -Infinity, endMs: Infinity, limit: 0 };
+
+/** One batch: per series its labels and timestamps; value = timestamp / 10. */
+function batch(...series: [Labels, readonly number[]][]): SampleBatch {
+  const total = series.reduce((n, s) => n + s[1].length, 0);
+  const sampleStart = new Uint32Array(series.length + 1);
+  const tsMs = new Float64Array(total);
+  const values = new Float64Array(total);
+  let k = 0;
+  series.forEach(([, ts], i) => {
+    sampleStart[i] = k;
+    for (const t of ts) {
+      tsMs[k] = t;
+      values[k] = t / 10;
+      k++;
+    }
+  });
+  sampleStart[series.length] = k;
+  return { series: series.map((s) => s[0]), sampleStart, tsMs, values };
+}
+
+function timestamps(s: SelectedSeries): number[] {
+  const n = s.chunks.reduce((acc, c) => acc + xorChunkSampleCount(c.data), 0);
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let off = 0;
+  for (const c of s.chunks) off += decodeXorChunk(c.data, ts, vs, off);
+  for (let i = 0; i < n; i++) expect(vs[i]).toBe((ts[i] as number) / 10);
+  return Array.from(ts);
+}
+
+/** name → timestamps of every series of tenant t. */
+async function dump(b: SqliteBackend): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = {};
+  for (const s of await b.select('t', [m(MatchType.RE, '__name__', '.+')], -Infinity, Infinity)) out[seriesKey(s.labels)] = timestamps(s);
+  return out;
+}
+
+const range = (from: number, to: number, step: number): number[] => {
+  const out: number[] = [];
+  for (let t = from; t <= to; t += step) out.push(t);
+  return out;
+};
+
+describe('retention', () => {
+  const OLD = L({ __name__: 'old' });
+  const MIXED = L({ __name__: 'mixed', job: 'a' });
+  const HEAD_ONLY_OLD = L({ __name__: 'stale_head', job: 'b' });
+  const NEW = L({ __name__: 'fresh', job: 'a' });
+
+  // samplesPerChunk 4, step 10: chunks of MIXED are [0..30] [40..70] [80..110] [120..150], head 160..170.
+  it.each([
+    { name: 'cutoff before everything', cutoff: -1, keep: { mixed: range(0, 170, 10), old: range(0, 70, 10), stale: [5, 15] } },
+    { name: 'cutoff inside the second chunk', cutoff: 50, keep: { mixed: range(40, 170, 10), old: range(40, 70, 10), stale: [] } },
+    { name: 'cutoff after two chunks', cutoff: 71, keep: { mixed: range(80, 170, 10), old: [], stale: [] } },
+    { name: 'cutoff after every chunk', cutoff: 155, keep: { mixed: range(160, 170, 10), old: [], stale: [] } },
+    { name: 'cutoff after everything', cutoff: 1000, keep: { mixed: [], old: [], stale: [] } },
+  ])('$name', async ({ cutoff, keep }) => {
+    const dir = tempDir();
+    const clock = new ManualClock(0);
+    const retentionMs = 1_000_000;
+    const b = openBackend(dir, { samplesPerChunk: 4, retentionMs, clock });
+    await b.append('t', batch([MIXED, range(0, 170, 10)], [OLD, range(0, 70, 10)], [HEAD_ONLY_OLD, [5, 15]], [NEW, [2000]]));
+    b.checkpoint();
+    clock.set(cutoff + retentionMs);
+    expect(b.enforceRetention()).toBe(cutoff);
+
+    const want: Record<string, number[]> = { [seriesKey(NEW)]: [2000] };
+    if (keep.mixed.length > 0) want[seriesKey(MIXED)] = keep.mixed;
+    if (keep.old.length > 0) want[seriesKey(OLD)] = keep.old;
+    if (keep.stale.length > 0) want[seriesKey(HEAD_ONLY_OLD)] = keep.stale;
+    expect(await dump(b)).toEqual(want);
+    // Dropped series leave the index: names and values disappear from lookups.
+    const names = Object.keys(want).map((k) => k.split('\xff')[1]).sort();
+    expect(await b.labelValues('t', '__name__', [], ALL)).toEqual(names);
+    expect((await b.series('t', [], ALL)).length).toBe(names.length);
+    expect(await b.labelValues('t', 'job', [], ALL)).toEqual(keep.stale.length > 0 ? ['a', 'b'] : ['a']);
+
+    // The state rows describe what is left: a reopen (also after a crash) sees the same.
+    const crashed = openBackend(dir, { samplesPerChunk: 4 });
+    expect(await dump(crashed)).toEqual(want);
+    await crashed.close();
+    await b.close();
+    const again = openBackend(dir, { samplesPerChunk: 4 });
+    expect(await dump(again)).toEqual(want);
+    // Dropped series can come back (as new series) and surviving ones keep appending.
+    const more: [Labels, number[]][] = [[MIXED, [180]]];
+    if (keep.old.length === 0) more.push([OLD, [3]]);
+    expect(await again.append('t', batch(...more))).toEqual({ samplesWritten: more.length, rejected: [] });
+  });
+
+  it('retention 0 keeps everything and the timer runs retention in the background', async () => {
+    const dir = tempDir();
+    const off = openBackend(dir, { samplesPerChunk: 4 });
+    await off.append('t', batch([L({ __name__: 'x' }), range(0, 100, 10)]));
+    expect(off.enforceRetention()).toBeNull();
+    await off.close();
+
+    const clock = new ManualClock(10_000);
+    const b = openBackend(dir, { samplesPerChunk: 4, retentionMs: 9_925, retentionIntervalMs: 1, clock });
+    await b.append('t', batch([L({ __name__: 'y' }), [9_000]]));
+    for (let i = 0; i < 1000 && b.stats().chunksDeleted < 2; i++) await new Promise((r) => setTimeout(r, 2));
+    await b.idle();
+    expect(b.stats()).toMatchObject({ chunksDeleted: 2 });
+    expect(Object.values(await dump(b))).toEqual([range(80, 100, 10), [9_000]]);
+  });
+});
+
+describe('checkpoint in steps', () => {
+  it('bounds each transaction, interleaves writes, and recovers exactly after a crash between steps', async () => {
+    const dir = join(tempDir(), 'tenant.db');
+    const store = new TenantStore(dir, { samplesPerChunk: 3, stepBudgetMs: 1e-9, keepFreeBytes: 0 });
+    opened.push(store);
+    const series = Array.from({ length: 200 }, (_, i) => L({ __name__: 'c', i: String(i) }));
+    const want = new Map<string, number[]>();
+    const write = (ts: number[]): void => {
+      store.commit([batch(...series.map((s) => [s, ts] as [Labels, number[]]))]);
+      for (const s of series) want.set(seriesKey(s), [...(want.get(seriesKey(s)) ?? []), ...ts]);
+    };
+    write([1, 2, 3, 4]);
+    expect(store.startCheckpoint()).toBe(true);
+    expect(store.startCheckpoint()).toBe(false); // one task at a time
+    expect(store.step()).toBe(true);
+    write([5, 6]);
+    expect(store.step()).toBe(true);
+    // Crash here: a second store opens the same file while the first never finished.
+    const crashed = new TenantStore(dir, { samplesPerChunk: 3, stepBudgetMs: 20, keepFreeBytes: 0 });
+    const got = new Map(crashed.select([], -Infinity, Infinity).map((s) => [seriesKey(s.labels), timestamps(s)]));
+    crashed.close();
+    expect(got).toEqual(want);
+    // The first store finishes its checkpoint, many small transactions later.
+    let steps = 2;
+    while (store.step()) steps++;
+    expect(steps).toBeGreaterThan(5);
+    expect(store.stats()).toMatchObject({ checkpoints: 1 });
+    expect(store.walBytes).toBeGreaterThan(0); // the record written mid-checkpoint stays
+    write([7]);
+    store.checkpoint();
+    expect(store.walBytes).toBe(0);
+    store.close();
+    const reopened = new TenantStore(dir, { samplesPerChunk: 3, stepBudgetMs: 20, keepFreeBytes: 0 });
+    opened.push(reopened);
+    expect(new Map(reopened.select([], -Infinity, Infinity).map((s) => [seriesKey(s.labels), timestamps(s)]))).toEqual(want);
+  });
+});
+
+describe('space', () => {
+  function dbBytes(dir: string): number {
+    return statSync(join(dir, 'tenants', 't.db')).size;
+  }
+
+  it('gives the space of deleted WAL records and expired chunks back', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock(0);
+    const b = openBackend(dir, { retentionMs: 1, clock });
+    const series = Array.from({ length: 500 }, (_, i) => L({ __name__: 's', i: String(i) }));
+    for (let step = 0; step < 20; step++) {
+      const ts = range(step * 100, step * 100 + 99, 1);
+      await b.append('t', batch(...series.map((s) => [s, ts] as [Labels, number[]])));
+    }
+    await b.close();
+    const full = dbBytes(dir);
+    const db = new Database(join(dir, 'tenants', 't.db'));
+    expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
+    expect(db.pragma('freelist_count', { simple: true })).toBeLessThan(256);
+    db.close();
+    const b2 = openBackend(dir, { retentionMs: 1, clock });
+    await b2.append('t', batch([L({ __name__: 'keep' }), [10_000]]));
+    clock.set(5_000);
+    b2.enforceRetention();
+    expect(b2.stats().seriesDropped).toBe(500);
+    await b2.close();
+    expect(dbBytes(dir)).toBeLessThan(full / 10);
+  });
+
+  it('converts an older database without auto-vacuum at open', async () => {
+    const dir = tempDir();
+    const b = openBackend(dir);
+    await b.append('t', batch([L({ __name__: 'a' }), [1, 2, 3]]));
+    await b.close();
+    const path = join(dir, 'tenants', 't.db');
+    const db = new Database(path);
+    db.pragma('auto_vacuum = NONE');
+    db.exec('VACUUM');
+    expect(db.pragma('auto_vacuum', { simple: true })).toBe(0);
+    db.close();
+    const b2 = openBackend(dir);
+    expect(Object.values(await dump(b2))).toEqual([[1, 2, 3]]);
+    await b2.close();
+    const db2 = new Database(path);
+    expect(db2.pragma('auto_vacuum', { simple: true })).toBe(2);
+    db2.close();
+  });
+});
+
+describe('schema version 1 files', () => {
+  it('recovers chunks, head snapshots and the WAL of a version 1 file, then migrates it', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'tenants', 't.db');
+    SqliteBackend.open({ dataDir: dir, checkpointIntervalMs: 0 }).close().catch(() => undefined);
+    rmSync(path, { force: true });
+    const db = new Database(path);
+    db.exec(`CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+      CREATE TABLE chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, min_t)) WITHOUT ROWID;
+      CREATE TABLE wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+      CREATE TABLE head (series_id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+      PRAGMA user_version = 1;`);
+    const chunk = (ts: number[]): Buffer => {
+      const enc = new XorEncoder();
+      const v = new Float64Array(ts.map((t) => t / 10));
+      ts.forEach((t, i) => enc.append(t, wordsOf(v), i));
+      return Buffer.from(enc.bytes());
+    };
+    const A = L({ __name__: 'a' });
+    const B = L({ __name__: 'b' });
+    db.prepare('INSERT INTO series VALUES (?, ?)').run(1, seriesKey(A));
+    db.prepare('INSERT INTO series VALUES (?, ?)').run(2, seriesKey(B));
+    db.prepare('INSERT INTO chunks VALUES (?, ?, ?, ?)').run(1, 0, 20, chunk([0, 10, 20]));
+    db.prepare('INSERT INTO chunks VALUES (?, ?, ?, ?)').run(1, 30, 50, chunk([30, 40, 50]));
+    db.prepare('INSERT INTO head VALUES (?, ?)').run(1, chunk([30, 40])); // stale: a chunk covers it
+    db.prepare('INSERT INTO head VALUES (?, ?)').run(2, chunk([5, 6]));
+    const ts = new Float64Array([60, 70, 7]);
+    const vals = new Float64Array([6, 7, 0.7]);
+    db.prepare('INSERT INTO wal (data) VALUES (?)').run(encodeWalRecord([1, 2], [0, 2], 3, ts, wordsOf(vals)));
+    db.close();
+
+    const want = { [seriesKey(A)]: [0, 10, 20, 30, 40, 50, 60, 70], [seriesKey(B)]: [5, 6, 7] };
+    const b = openBackend(dir);
+    expect(await dump(b)).toEqual(want);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.prepare('SELECT series_id, chunk_min_t, chunk_max_t FROM head ORDER BY series_id').raw().all()).toEqual([
+      [1, 0, 50],
+      [2, null, null],
+    ]);
+    check.close();
+    await b.close();
+    const b2 = openBackend(dir);
+    expect(await dump(b2)).toEqual(want);
+    expect(await b2.append('t', batch([A, [70, 80]]))).toEqual({ samplesWritten: 2, rejected: [] });
+  });
+});
