@@ -12,7 +12,7 @@
  * Values are copied as raw bytes, so NaN payloads (the staleness marker) survive bit-exact.
  */
 import { InvariantError } from '../common/errors.js';
-import { wordsOf, type SampleBatch } from '../common/types.js';
+import { wordsOf, type Labels, type SampleBatch } from '../common/types.js';
 
 const TWO_32 = 4294967296;
 
@@ -32,10 +32,62 @@ function int64Size(ts: number): number {
   return n;
 }
 
+/** UTF-8 length of `s`, without Buffer.byteLength's call overhead for pure-ASCII strings. */
+function utf8Length(s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
+  return n;
+}
+
 function labelSize(name: string, value: string): number {
-  const n = Buffer.byteLength(name, 'utf8');
-  const v = Buffer.byteLength(value, 'utf8');
+  const n = utf8Length(name);
+  const v = utf8Length(value);
   return (n > 0 ? 1 + varint32Size(n) + n : 0) + (v > 0 ? 1 + varint32Size(v) + v : 0);
+}
+
+/**
+ * Encoded label block of a series (every `0x0a len Label{…}` of its TimeSeries), cached per label
+ * array: load generators and tests reuse the same arrays for many requests, and labels are most of
+ * the bytes. Keyed weakly, so arrays that are dropped take their entry with them. Sound because
+ * `Labels` is readonly: callers must not mutate an array after passing it in.
+ */
+const labelBlocks = new WeakMap<Labels, Uint8Array>();
+
+/** Returns the encoded label block of `labels`, from the cache or freshly built (then cached). */
+function labelBlockOf(labels: Labels): Uint8Array {
+  const hit = labelBlocks.get(labels);
+  if (hit !== undefined) return hit;
+  let size = 0;
+  for (let j = 0; j + 1 < labels.length; j += 2) {
+    const l = labelSize(labels[j] as string, labels[j + 1] as string);
+    size += 1 + varint32Size(l) + l;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let pos = 0;
+  const putVarint32 = (v: number): void => {
+    while (v >= 0x80) {
+      out[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    out[pos++] = v;
+  };
+  const putString = (field: number, s: string): void => {
+    if (s === '') return;
+    out[pos++] = (field << 3) | 2;
+    putVarint32(utf8Length(s));
+    pos += out.write(s, pos, 'utf8');
+  };
+  for (let j = 0; j + 1 < labels.length; j += 2) {
+    const name = labels[j] as string;
+    const value = labels[j + 1] as string;
+    out[pos++] = 0x0a;
+    putVarint32(labelSize(name, value));
+    putString(1, name);
+    putString(2, value);
+  }
+  if (pos !== size) throw new InvariantError(`encoded ${pos} label bytes, sized ${size}`);
+  labelBlocks.set(labels, out);
+  return out;
 }
 
 /** Sample message body size: value field (1 + 8) + timestamp field (1 + varint). */
@@ -62,12 +114,7 @@ export function encodeWriteRequest(batch: SampleBatch): Uint8Array {
   const { sampleStart, tsMs } = batch;
   let total = 0;
   for (let i = 0; i < nSeries; i++) {
-    const labels = batch.series[i] as readonly string[];
-    let size = 0;
-    for (let j = 0; j + 1 < labels.length; j += 2) {
-      const l = labelSize(labels[j] as string, labels[j + 1] as string);
-      size += 1 + varint32Size(l) + l;
-    }
+    let size = labelBlockOf(batch.series[i] as Labels).length;
     const end = sampleStart[i + 1] as number;
     for (let k = sampleStart[i] as number; k < end; k++) {
       const sz = sampleSize(tsMs[k] as number);
@@ -88,12 +135,6 @@ export function encodeWriteRequest(batch: SampleBatch): Uint8Array {
     }
     out[pos++] = v;
   };
-  const putString = (field: number, s: string): void => {
-    if (s === '') return;
-    out[pos++] = (field << 3) | 2;
-    putVarint32(Buffer.byteLength(s, 'utf8'));
-    pos += out.write(s, pos, 'utf8');
-  };
   const putInt64 = (v: number): void => {
     // Split into two's-complement 32-bit halves; floor keeps negatives right (-1 → hi = -1).
     let hi = Math.floor(v / TWO_32);
@@ -112,17 +153,12 @@ export function encodeWriteRequest(batch: SampleBatch): Uint8Array {
   };
 
   for (let i = 0; i < nSeries; i++) {
-    const labels = batch.series[i] as readonly string[];
     out[pos++] = 0x0a;
     putVarint32(seriesSizes[i] as number);
-    for (let j = 0; j + 1 < labels.length; j += 2) {
-      const name = labels[j] as string;
-      const value = labels[j + 1] as string;
-      out[pos++] = 0x0a;
-      putVarint32(labelSize(name, value));
-      putString(1, name);
-      putString(2, value);
-    }
+    // Second lookup hits the entry made in pass 1.
+    const block = labelBlockOf(batch.series[i] as Labels);
+    out.set(block, pos);
+    pos += block.length;
     const end = sampleStart[i + 1] as number;
     for (let k = sampleStart[i] as number; k < end; k++) {
       const ts = tsMs[k] as number;

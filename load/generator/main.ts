@@ -4,7 +4,9 @@
  */
 import { AppError } from '../../common/errors.js';
 import { parseGeneratorArgs, USAGE, type GeneratorOptions } from './options.js';
-import { buildPayloads, type PayloadSet } from './payloads.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildPayloads, payloadFiles, type PayloadSet } from './payloads.js';
 import { runLoad, type RunReport } from './run.js';
 import { defaultStartMs, Workload, type WorkloadOptions } from './workload.js';
 
@@ -70,6 +72,8 @@ async function main(argv: readonly string[]): Promise<number> {
     samplesPerSeries: opts.samplesPerSeries,
     intervalMs: opts.intervalMs,
     metricPrefix: opts.metricPrefix,
+    histograms: opts.histograms,
+    churnSteps: opts.churnSteps,
   };
   const probe = new Workload({ ...base, startMs: opts.startMs ?? Date.now() });
   const count = requestsToBuild(opts, probe);
@@ -84,6 +88,15 @@ async function main(argv: readonly string[]): Promise<number> {
       if (n % 10_000 === 0) log(`  ${n} requests encoded`);
     },
   });
+  if (opts.writePayloads !== '') {
+    // k6 replays these files (load/k6/remote-write.js); nothing is sent here.
+    const { manifest, files } = payloadFiles(set, { ...base, startMs, tenant: opts.tenant, argv: argv.join(' ') });
+    mkdirSync(opts.writePayloads, { recursive: true });
+    for (const [name, body] of files) writeFileSync(join(opts.writePayloads, name), body);
+    writeFileSync(join(opts.writePayloads, 'manifest.json'), `${JSON.stringify(manifest)}\n`);
+    log(`wrote ${files.size} payload files (${mib(set.compressedBytes)}) and manifest.json to ${opts.writePayloads}`);
+    return 0;
+  }
   log(`pre-encoded ${set.requests} requests (${mib(set.compressedBytes)}) in ${(set.encodeMs / 1000).toFixed(1)} s; sending …`);
   const report = await runLoad({
     url: opts.url,

@@ -83,4 +83,10 @@ describe('parseGeneratorArgs', () => {
     expect((caught as AppError).code).toBe('bad-load-option');
     expect((caught as AppError).message).toMatch(msg);
   });
+
+  it('reads the workload-shape and payload flags', () => {
+    expect(parseGeneratorArgs([])).toMatchObject({ histograms: false, churnSteps: 0, writePayloads: '' });
+    expect(parseGeneratorArgs(['--histograms', '--churn-steps', '40', '--write-payloads', '/tmp/p'])).toMatchObject({ histograms: true, churnSteps: 40, writePayloads: '/tmp/p' });
+    expect(() => parseGeneratorArgs(['--churn-steps', '-1'])).toThrow(AppError);
+  });
 });

@@ -30,6 +30,12 @@ export interface GeneratorOptions {
   readonly maxErrors: number;
   readonly json: boolean;
   readonly allowRemote: boolean;
+  /** Add a classic histogram family (see workload.ts). */
+  readonly histograms: boolean;
+  /** Replace each series every this many steps; 0 = no churn. */
+  readonly churnSteps: number;
+  /** Write the pre-encoded bodies and a manifest.json to this directory instead of sending (k6 replays them); '' = send. */
+  readonly writePayloads: string;
   readonly help: boolean;
 }
 
@@ -59,6 +65,9 @@ Payloads are encoded before the clock starts; the run stops after --duration or 
   --timeout-ms MS             per-request timeout (default 30000)
   --max-payload-mb MB         memory budget for pre-encoded bodies (default 64)
   --max-errors N              stop after N failed requests, 0 = never (default 1000)
+  --histograms                add a 12-bucket classic histogram family (histogram_quantile dashboards)
+  --churn-steps N             replace every series by a new one every N steps (default 0 = no churn)
+  --write-payloads DIR        write the pre-encoded bodies and DIR/manifest.json for load/k6/remote-write.js, then exit
   --json                      print the report as one JSON line
   --allow-remote              allow a non-loopback URL (refused by default)
   --help                      this text
@@ -120,6 +129,9 @@ export function parseGeneratorArgs(argv: readonly string[]): GeneratorOptions {
         'max-errors': { type: 'string' },
         json: { type: 'boolean' },
         'allow-remote': { type: 'boolean' },
+        histograms: { type: 'boolean' },
+        'churn-steps': { type: 'string' },
+        'write-payloads': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -165,6 +177,9 @@ export function parseGeneratorArgs(argv: readonly string[]): GeneratorOptions {
     maxErrors: int('max-errors', str('max-errors'), 1000, 0),
     json: values['json'] === true,
     allowRemote,
+    histograms: values['histograms'] === true,
+    churnSteps: int('churn-steps', str('churn-steps'), 0, 0),
+    writePayloads: str('write-payloads') ?? '',
     help: values['help'] === true,
   };
 }

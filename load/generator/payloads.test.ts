@@ -1,7 +1,7 @@
 import { uncompress } from 'snappyjs';
 import { describe, expect, it } from 'vitest';
 import { decodeWriteRequest } from '../../proto/write-request-decoder.js';
-import { buildPayloads } from './payloads.js';
+import { buildPayloads, MANIFEST_FORMAT, payloadFiles } from './payloads.js';
 import { Workload, type WorkloadOptions } from './workload.js';
 
 const OPTS: WorkloadOptions = {
@@ -67,5 +67,24 @@ describe('buildPayloads', () => {
     expect(w.requestsPerRound).toBe(3);
     const set = buildPayloads(w, { maxRequests: 2, maxBytes: Infinity });
     expect(set.streams.map((l) => l.length)).toEqual([1, 1, 0]);
+  });
+});
+
+describe('payloadFiles', () => {
+  it('lays requests out in global send order with their streams', () => {
+    const w = new Workload(OPTS);
+    const set = buildPayloads(w, { maxRequests: 7, maxBytes: Infinity });
+    const { manifest, files } = payloadFiles(set, { seed: 3 });
+    expect(manifest.format).toBe(MANIFEST_FORMAT);
+    expect(manifest.streams).toBe(3);
+    expect(manifest.requests.map((r) => r.stream)).toEqual([0, 1, 2, 0, 1, 2, 0]);
+    expect(manifest.requests.map((r) => r.file)).toEqual(['0000000.bin', '0000001.bin', '0000002.bin', '0000003.bin', '0000004.bin', '0000005.bin', '0000006.bin']);
+    expect(manifest.samples).toBe(set.samples);
+    // File q holds exactly request q of the workload.
+    for (let q = 0; q < 7; q++) {
+      const body = files.get(manifest.requests[q]?.file ?? '') as Uint8Array;
+      const decoded = decodeWriteRequest(uncompress(body));
+      expect(bytesOf(decoded.tsMs)).toEqual(bytesOf(w.batch(q).tsMs));
+    }
   });
 });

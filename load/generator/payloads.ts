@@ -68,3 +68,46 @@ export function buildPayloads(workload: Workload, opts: BuildOptions): PayloadSe
   }
   return { streams, requests: q, samples, rawBytes, compressedBytes, encodeMs: performance.now() - t0 };
 }
+
+/** Format tag of manifest.json; bump when the layout changes. */
+export const MANIFEST_FORMAT = 'promstore-load-payloads/1';
+
+/** One request in manifest.json, in global send order. */
+export interface ManifestEntry {
+  /** File name inside the payload directory (snappy-compressed WriteRequest). */
+  readonly file: string;
+  /** Ordering stream: requests of one stream must be sent one after another, in this order. */
+  readonly stream: number;
+  readonly samples: number;
+}
+
+/** manifest.json of a payload directory, read by load/k6/remote-write.js. */
+export interface Manifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly streams: number;
+  readonly samples: number;
+  readonly compressedBytes: number;
+  /** Free-form description of the workload (flags, start time). */
+  readonly workload: Record<string, unknown>;
+  readonly requests: readonly ManifestEntry[];
+}
+
+/**
+ * Lays a PayloadSet out as files in send order: request `q` is the `floor(q / streams)`-th body of
+ * stream `q % streams` (buildPayloads appends round-robin). Returns the manifest and the bodies by
+ * file name; writing them is the caller's job, so this stays pure.
+ */
+export function payloadFiles(set: PayloadSet, workload: Record<string, unknown>): { manifest: Manifest; files: Map<string, Uint8Array> } {
+  const n = set.streams.length;
+  const requests: ManifestEntry[] = [];
+  const files = new Map<string, Uint8Array>();
+  for (let q = 0; q < set.requests; q++) {
+    const stream = q % n;
+    const p = set.streams[stream]?.[Math.floor(q / n)];
+    if (p === undefined) break;
+    const file = `${String(q).padStart(7, '0')}.bin`;
+    files.set(file, p.body);
+    requests.push({ file, stream, samples: p.samples });
+  }
+  return { manifest: { format: MANIFEST_FORMAT, streams: n, samples: set.samples, compressedBytes: set.compressedBytes, workload, requests }, files };
+}

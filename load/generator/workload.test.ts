@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seriesKey } from '../../common/labels.js';
 import { AppError } from '../../common/errors.js';
-import { defaultStartMs, METRIC_FAMILIES, mulberry32, Workload, type WorkloadOptions } from './workload.js';
+import { defaultStartMs, HISTOGRAM_BUCKETS, METRIC_FAMILIES, mulberry32, Workload, type WorkloadOptions } from './workload.js';
 
 const BASE: WorkloadOptions = {
   seed: 42,
@@ -157,6 +157,60 @@ describe('Workload', () => {
     { field: 'startMs', value: 0.5 },
   ])('rejects $field = $value', ({ field, value }) => {
     expect(() => new Workload({ ...BASE, [field]: value })).toThrow(AppError);
+  });
+});
+
+describe('Workload options: histograms and churn', () => {
+  it('adds complete classic histograms whose buckets are cumulative and never decrease', () => {
+    const w = new Workload({ ...BASE, series: 64, histograms: true });
+    expect(new Set(w.labels.map((l) => seriesKey(l))).size).toBe(64);
+    const buckets = w.labels.map((l, i) => ({ l, i })).filter(({ l }) => l[1] === 'load_http_request_duration_seconds_bucket');
+    // 64 series = 4 groups of 16: 4 plain series and 12 buckets each.
+    expect(buckets.length).toBe(48);
+    expect(buckets.slice(0, 12).map(({ l }) => l[l.indexOf('le') + 1])).toEqual([...HISTOGRAM_BUCKETS]);
+    const problems: string[] = [];
+    for (let g = 0; g < 4; g++) {
+      const idx = buckets.slice(g * 12, g * 12 + 12).map(({ i }) => i);
+      for (let step = 0; step < 50; step++) {
+        const vs = idx.map((i) => w.value(i, step));
+        for (let b = 1; b < vs.length; b++) if (!((vs[b] as number) >= (vs[b - 1] as number))) problems.push(`group ${g} step ${step}: bucket ${b} below ${b - 1}`);
+        const inf = vs[11] as number;
+        if (step > 0 && !(inf > w.value(idx[11] as number, step - 1))) problems.push(`group ${g} step ${step}: +Inf did not grow`);
+        if ((vs[0] as number) === inf) problems.push(`group ${g} step ${step}: all observations in the first bucket`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('replaces series by new ones every churnSteps steps, keeping the active count', () => {
+    const series = 40;
+    const churnSteps = 8;
+    const w = new Workload({ ...BASE, series, samplesPerRequest: 40 * 3, samplesPerSeries: 3, churnSteps });
+    const seen = new Set<string>();
+    const perStep = new Map<number, Set<string>>();
+    const requests = w.requestsPerRound * 8; // 24 steps = 3 generations
+    for (let q = 0; q < requests; q++) {
+      const b = w.batch(q);
+      expect(b.sampleStart[b.series.length]).toBe(b.tsMs.length);
+      for (let s = 0; s < b.series.length; s++) {
+        const key = seriesKey(b.series[s] ?? []);
+        seen.add(key);
+        for (let j = b.sampleStart[s] ?? 0; j < (b.sampleStart[s + 1] ?? 0); j++) {
+          const t = b.tsMs[j] as number;
+          const set = perStep.get(t) ?? new Set<string>();
+          set.add(key);
+          perStep.set(t, set);
+        }
+      }
+    }
+    for (const set of perStep.values()) expect(set.size).toBe(series);
+    // Each series lives through 24 steps = 3 generations (4 when staggered across a boundary).
+    expect(seen.size).toBeGreaterThanOrEqual(series * 3);
+    expect(seen.size).toBeLessThanOrEqual(series * 4);
+  });
+
+  it('rejects a negative churnSteps', () => {
+    expect(() => new Workload({ ...BASE, churnSteps: -1 })).toThrow(AppError);
   });
 });
 

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { acceptanceLine, bytesPerSample, fmt, memoryTable, queryAgreement, queryTable, writeTable, type SystemResult } from './report.js';
+
+function result(system: string, over: Partial<SystemResult> = {}): SystemResult {
+  return {
+    system,
+    samplesSent: 1000,
+    samplesAcked: 1000,
+    samplesStored: 1000,
+    samplesPerSec: 100_000,
+    writeP50Ms: 10,
+    writeP99Ms: 40,
+    errors: {},
+    cpuSecPerMSamples: 2,
+    peakRssBytes: 100 * 1024 * 1024,
+    diskBytes: 2000,
+    diskCompactedBytes: null,
+    diskNote: '',
+    queries: [
+      { name: 'q1', medianMs: 10, resultSeries: 5, error: '' },
+      { name: 'q2', medianMs: 20, resultSeries: 1, error: '' },
+    ],
+    ...over,
+  };
+}
+
+describe('fmt and bytesPerSample', () => {
+  it.each([
+    { n: 1234567.891, d: 0, want: '1,234,568' },
+    { n: 1.5, d: 2, want: '1.50' },
+    { n: NaN, d: 1, want: '—' },
+  ])('fmt($n, $d) = $want', ({ n, d, want }) => expect(fmt(n, d)).toBe(want));
+
+  it('divides bytes by samples and is NaN without samples', () => {
+    expect(bytesPerSample(300, 200)).toBe(1.5);
+    expect(bytesPerSample(300, 0)).toBeNaN();
+  });
+});
+
+describe('writeTable', () => {
+  it('puts ratios against promstore in the other rows only', () => {
+    const t = writeTable([result('promstore'), result('prometheus', { samplesPerSec: 250_000, diskBytes: 4500, diskCompactedBytes: 1500 })]);
+    const lines = t.split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toContain('| promstore | 100,000 |');
+    expect(lines[2]).not.toContain('×)');
+    expect(lines[3]).toContain('250,000 (2.50×)');
+    expect(lines[3]).toContain('4.50 (2.25×); compacted 1.50');
+  });
+
+  it('shows request errors next to the counts', () => {
+    const t = writeTable([result('promstore', { samplesAcked: 900, errors: { '400': 2 } })]);
+    expect(t).toContain('900 / 1,000 (errors 400×2)');
+  });
+});
+
+describe('queryTable and checks', () => {
+  it('renders medians with ratios and marks failed queries', () => {
+    const other = result('victoriametrics', { queries: [{ name: 'q1', medianMs: 5, resultSeries: 5, error: '' }, { name: 'q2', medianMs: NaN, resultSeries: -1, error: '422: x' }] });
+    const t = queryTable([result('promstore'), other]);
+    expect(t.split('\n')[3]).toBe('| victoriametrics | 5.0 (0.50×) | error |');
+    expect(queryAgreement([result('promstore'), other])).toEqual(['q2: result series differ (promstore 1, victoriametrics -1)']);
+  });
+
+  it.each([
+    { name: 'equal', rs: [result('a'), result('b')], want: /^All systems acknowledged/ },
+    { name: 'one short', rs: [result('a'), result('b', { samplesStored: 999 })], want: /^Counts differ: .*b acked 1,000, stored 999/ },
+  ])('acceptanceLine: $name', ({ rs, want }) => expect(acceptanceLine(rs)).toMatch(want));
+});
+
+describe('memoryTable', () => {
+  it('divides peak RSS by series', () => {
+    const t = memoryTable([{ system: 'promstore', series: 1000, samplesAcked: 4000, peakRssBytes: 2_048_000, idleRssBytes: 1_024_000, seconds: 1.25, error: '' }]);
+    expect(t).toContain('| promstore | 1,000 | 4,000 | 2 | 1 | 2,048 | 1,024 | 1.3 |');
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * Result records of the benchmark and their rendering: one Markdown table per shape with a row per
+ * system, every other system's figures followed by their ratio to promstore's, and the RESULTS.md
+ * file. Pure (no I/O), so it is unit-tested.
+ */
+import type { QueryResult } from './queries.js';
+
+/** Everything measured for one system on one shape. */
+export interface SystemResult {
+  readonly system: string;
+  /** Samples sent (all requests of the workload). */
+  readonly samplesSent: number;
+  /** Samples of requests answered 2xx. */
+  readonly samplesAcked: number;
+  /** Samples the system returns for the data range (`sum(count_over_time(…))`), -1 if unknown. */
+  readonly samplesStored: number;
+  readonly samplesPerSec: number;
+  readonly writeP50Ms: number;
+  readonly writeP99Ms: number;
+  /** Failed requests by status or network error. */
+  readonly errors: Record<string, number>;
+  /** Server CPU seconds (user + system, whole process tree) per million acknowledged samples. */
+  readonly cpuSecPerMSamples: number;
+  readonly peakRssBytes: number;
+  readonly diskBytes: number;
+  /** Compacted size when measured (Prometheus snapshot), else null. */
+  readonly diskCompactedBytes: number | null;
+  readonly diskNote: string;
+  readonly queries: readonly QueryResult[];
+}
+
+/** Memory-per-active-series figure of one system. */
+export interface MemoryResult {
+  readonly system: string;
+  readonly series: number;
+  readonly samplesAcked: number;
+  readonly peakRssBytes: number;
+  /** Peak RSS with the server idle right after start, bytes (subtracted in `bytesPerSeriesNet`). */
+  readonly idleRssBytes: number;
+  readonly seconds: number;
+  readonly error: string;
+}
+
+/** Higher-is-better figures get `×` ratios as theirs / ours as well; the reader sees the direction in the column name. */
+function ratio(theirs: number, ours: number): string {
+  if (!Number.isFinite(theirs) || !Number.isFinite(ours) || ours === 0) return '';
+  return ` (${(theirs / ours).toFixed(2)}×)`;
+}
+
+/** Formats `n` with `digits` decimals and thousands separators; `—` for NaN. */
+export function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return '—';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+const MIB = 1024 * 1024;
+
+/** Bytes per acknowledged sample, NaN when nothing was acknowledged. */
+export function bytesPerSample(bytes: number, samples: number): number {
+  return samples > 0 ? bytes / samples : NaN;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/**
+ * The write/resource table of one shape: a row per system; other systems' cells carry
+ * `(theirs/ours ×)` against the `promstore` row when there is one.
+ */
+export function writeTable(results: readonly SystemResult[]): string {
+  const ours = results.find((r) => r.system === 'promstore');
+  const cell = (r: SystemResult, v: number, digits: number, pick: (x: SystemResult) => number): string =>
+    fmt(v, digits) + (ours !== undefined && r !== ours ? ratio(v, pick(ours)) : '');
+  const rows = results.map((r) => {
+    const bps = (x: SystemResult): number => bytesPerSample(x.diskBytes, x.samplesAcked);
+    const bpsC = (x: SystemResult): number => bytesPerSample(x.diskCompactedBytes ?? NaN, x.samplesAcked);
+    const errs = Object.entries(r.errors).map(([k, v]) => `${k}×${v}`).join(' ');
+    return [
+      r.system,
+      cell(r, r.samplesPerSec, 0, (x) => x.samplesPerSec),
+      cell(r, r.writeP50Ms, 1, (x) => x.writeP50Ms),
+      cell(r, r.writeP99Ms, 1, (x) => x.writeP99Ms),
+      cell(r, r.cpuSecPerMSamples, 2, (x) => x.cpuSecPerMSamples),
+      cell(r, r.peakRssBytes / MIB, 0, (x) => x.peakRssBytes / MIB),
+      cell(r, bps(r), 2, bps) + (r.diskCompactedBytes !== null ? `; compacted ${fmt(bpsC(r), 2)}` : ''),
+      `${fmt(r.samplesAcked)} / ${fmt(r.samplesStored)}${errs === '' ? '' : ` (errors ${errs})`}`,
+    ];
+  });
+  return table(['system', 'samples/s', 'write p50 ms', 'write p99 ms', 'CPU s / M samples', 'peak RSS MiB', 'disk bytes/sample', 'acked / stored samples'], rows);
+}
+
+/** Median query latencies, ms: a row per system, a column per query, ratios against promstore. */
+export function queryTable(results: readonly SystemResult[]): string {
+  const first = results[0];
+  if (first === undefined) return '';
+  const names = first.queries.map((q) => q.name);
+  const ours = results.find((r) => r.system === 'promstore');
+  const rows = results.map((r) =>
+    [r.system].concat(
+      names.map((n) => {
+        const q = r.queries.find((x) => x.name === n);
+        if (q === undefined) return '—';
+        if (q.error !== '') return 'error';
+        const o = ours?.queries.find((x) => x.name === n);
+        return fmt(q.medianMs, 1) + (ours !== undefined && r !== ours && o !== undefined ? ratio(q.medianMs, o.medianMs) : '');
+      }),
+    ),
+  );
+  return table(['system'].concat(names), rows);
+}
+
+/** Result-series counts per query and system, with the names of queries where systems disagree. */
+export function queryAgreement(results: readonly SystemResult[]): string[] {
+  const first = results[0];
+  if (first === undefined) return [];
+  const out: string[] = [];
+  for (const q of first.queries) {
+    const counts = results.map((r) => r.queries.find((x) => x.name === q.name)?.resultSeries ?? -1);
+    if (new Set(counts).size > 1) out.push(`${q.name}: result series differ (${results.map((r, i) => `${r.system} ${counts[i]}`).join(', ')})`);
+  }
+  return out;
+}
+
+/** Query failures, one line each. */
+export function queryErrors(results: readonly SystemResult[]): string[] {
+  const out: string[] = [];
+  for (const r of results) for (const q of r.queries) if (q.error !== '') out.push(`${r.system} ${q.name}: ${q.error}`);
+  return out;
+}
+
+/** The memory-per-active-series table. */
+export function memoryTable(results: readonly MemoryResult[]): string {
+  const rows = results.map((m) => {
+    const peak = m.peakRssBytes;
+    return [
+      m.system,
+      fmt(m.series),
+      m.error === '' ? fmt(m.samplesAcked) : `error: ${m.error.slice(0, 80)}`,
+      fmt(peak / MIB, 0),
+      fmt(m.idleRssBytes / MIB, 0),
+      fmt(peak / m.series, 0),
+      fmt((peak - m.idleRssBytes) / m.series, 0),
+      fmt(m.seconds, 1),
+    ];
+  });
+  return table(['system', 'active series', 'samples acked', 'peak RSS MiB', 'idle RSS MiB', 'bytes/series (peak)', 'bytes/series (peak − idle)', 'write s'], rows);
+}
+
+/** Whether every system acknowledged and stored the same number of samples, as a sentence. */
+export function acceptanceLine(results: readonly SystemResult[]): string {
+  const sent = results[0]?.samplesSent ?? 0;
+  const allAcked = results.every((r) => r.samplesAcked === sent);
+  const allStored = results.every((r) => r.samplesStored === sent);
+  if (allAcked && allStored) return `All systems acknowledged and return all ${fmt(sent)} samples (equal counts).`;
+  return `Counts differ: sent ${fmt(sent)}; ${results.map((r) => `${r.system} acked ${fmt(r.samplesAcked)}, stored ${fmt(r.samplesStored)}`).join('; ')}.`;
+}
