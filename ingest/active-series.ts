@@ -52,9 +52,10 @@ export class ActiveSeriesTracker {
    * Marks the series of one request as written now and decides which may be written: a known
    * series always; a new one only within the target, per-tenant and per-metric limits. Refused
    * series' samples are counted into `rejections` (`sampleCounts[i]` samples for series i).
-   * `labels` must be normalised (sorted, no empty values).
+   * `labels` must be normalised (sorted, no empty values). When `keysOut` is given, it receives
+   * each series' seriesKey (index i for input series i) so later steps need not rebuild them.
    */
-  admit(tenant: TenantId, labels: readonly Labels[], sampleCounts: (i: number) => number, limits: TenantLimits, rejections: Rejections): AdmitResult {
+  admit(tenant: TenantId, labels: readonly Labels[], sampleCounts: (i: number) => number, limits: TenantLimits, rejections: Rejections, keysOut?: string[]): AdmitResult {
     const now = this._clock.nowMs();
     let t = this._tenants.get(tenant);
     if (t === undefined) {
@@ -67,6 +68,7 @@ export class ActiveSeriesTracker {
     for (let i = 0; i < labels.length; i++) {
       const ls = labels[i] as Labels;
       const key = seriesKey(ls);
+      if (keysOut !== undefined) keysOut[i] = key;
       const job = getLabel(ls, 'job');
       const instance = getLabel(ls, 'instance');
       const targetKey = job === '' && instance === '' ? null : `${job}${SEP}${instance}`;

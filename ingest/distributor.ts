@@ -127,10 +127,15 @@ export class Distributor {
         retryAfterSeconds,
       );
     }
+    // Series keys, built once by the tracker and reused by the storage client's ref cache.
+    let keys: string[] = new Array<string>(batch.series.length);
     if (batch.series.length > 0) {
       const { sampleStart } = batch;
-      const admitted = this.activeSeries.admit(tenant, batch.series, (i) => (sampleStart[i + 1] as number) - (sampleStart[i] as number), limits, rejections);
-      if (admitted.refused > 0) batch = keepSeries(batch, admitted.keep);
+      const admitted = this.activeSeries.admit(tenant, batch.series, (i) => (sampleStart[i + 1] as number) - (sampleStart[i] as number), limits, rejections, keys);
+      if (admitted.refused > 0) {
+        batch = keepSeries(batch, admitted.keep);
+        keys = keys.filter((_, i) => admitted.keep[i] === 1);
+      }
     }
     let samplesWritten = 0;
     let exemplarsWritten = 0;
@@ -146,7 +151,7 @@ export class Distributor {
             maxMetadataPerMetric: limits.maxMetadataPerMetric,
           }
         : undefined;
-      const result = await this._deps.storage.write(tenant, batch, signal, extras);
+      const result = await this._deps.storage.write(tenant, batch, signal, extras, keys);
       samplesWritten = result.samplesWritten;
       exemplarsWritten = result.exemplarsWritten ?? 0;
       metadataWritten = result.metadataWritten ?? 0;

@@ -83,6 +83,12 @@ export interface WriteRequestMsg {
   readonly maxExemplars?: number;
   readonly maxMetadata?: number;
   readonly maxMetadataPerMetric?: number;
+  /** Per series, or empty: nonzero = series ref standing for the labels (pair count 0). */
+  readonly seriesRefs?: readonly number[];
+  /** Instance that issued `seriesRefs`. */
+  readonly refsInstance?: string;
+  /** Ask for refs of this request's series in the response. */
+  readonly wantRefs?: boolean;
 }
 
 /** `Exemplar`: series labels and own labels flat (name, value, …). */
@@ -159,6 +165,12 @@ export interface WriteResponseMsg {
   readonly rejected: readonly RejectedSamplesMsg[];
   readonly exemplarsWritten?: number;
   readonly metadataWritten?: number;
+  /** With wantRefs: one ref per request series (0 = none). */
+  readonly seriesRefs?: readonly number[];
+  /** Storage instance the refs belong to. */
+  readonly refsInstance?: string;
+  /** Request series whose ref was unknown: not written, to resend with labels. */
+  readonly unknownRefSeries?: readonly number[];
 }
 
 /** `SelectRequest`. */
@@ -270,8 +282,19 @@ const writeRequest = codec<WriteRequestMsg>('WriteRequest', (m) => ({
   maxExemplars: m.maxExemplars ?? 0,
   maxMetadata: m.maxMetadata ?? 0,
   maxMetadataPerMetric: m.maxMetadataPerMetric ?? 0,
+  seriesRefs: m.seriesRefs ?? [],
+  refsInstance: m.refsInstance ?? '',
+  wantRefs: m.wantRefs ?? false,
 }));
-const writeResponse = codec<WriteResponseMsg>('WriteResponse');
+const writeResponse = codec<WriteResponseMsg>('WriteResponse', (m) => ({
+  samplesWritten: m.samplesWritten,
+  rejected: m.rejected,
+  exemplarsWritten: m.exemplarsWritten ?? 0,
+  metadataWritten: m.metadataWritten ?? 0,
+  seriesRefs: m.seriesRefs ?? [],
+  refsInstance: m.refsInstance ?? '',
+  unknownRefSeries: m.unknownRefSeries ?? [],
+}));
 const selectRequest = codec<SelectRequestMsg>('SelectRequest');
 const selectResponse = codec<SelectResponseMsg>('SelectResponse', (m) => {
   for (const s of m.series) {

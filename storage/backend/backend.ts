@@ -82,6 +82,40 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/**
+ * A batch whose series may be given by ref instead of labels: `refs[i]` nonzero stands for the
+ * labels of a series this backend instance handed out (then `batch.series[i]` is ignored, may be
+ * empty); 0 = use `batch.series[i]`. `refsInstance` names the instance that issued the refs.
+ */
+export interface RefBatch {
+  readonly batch: SampleBatch;
+  readonly refs: ArrayLike<number> | null;
+  readonly refsInstance: string;
+}
+
+/** WriteResult of appendRefs plus the refs of the batch's series. */
+export interface RefWriteResult extends WriteResult {
+  /** One per series: its ref (0 = none: nothing accepted, or the ref was unknown). */
+  readonly refs: Uint32Array;
+  /** The instance the refs belong to. */
+  readonly refsInstance: string;
+  /** Indices of series whose ref was unknown: nothing of them was written or counted. */
+  readonly unknownRefSeries: number[];
+}
+
+/**
+ * Optional Backend extension: appends with series refs, so writers can skip sending (and storage
+ * skip parsing and hashing) the labels of known series. Same semantics as Backend.append.
+ */
+export interface RefBackend {
+  appendRefs(tenant: TenantId, req: RefBatch): Promise<RefWriteResult>;
+}
+
+/** Whether `b` implements RefBackend. */
+export function hasRefs(b: Backend): b is Backend & RefBackend {
+  return typeof (b as Partial<RefBackend>).appendRefs === 'function';
+}
+
 /** What writeExtras kept and rejected. */
 export interface ExtrasResult {
   readonly exemplarsWritten: number;

@@ -23,6 +23,7 @@ import type {
 import type { MatcherMsg, SelectedSeriesMsg, SelectRequestMsg, SelectResponseMsg, WriteRequestMsg } from '../../proto/index.js';
 import { ERROR_CODE_KEY, ERROR_KIND_KEY, storageServiceDefinition as def } from '../rpc.js';
 import { decodeSelectedSeries } from './decode.js';
+import { SeriesRefCache, type PlannedRefs } from './series-refs.js';
 import type { ClientLookupOptions, StorageClient } from './storage-client.js';
 
 /** Options of createGrpcStorageClient. */
@@ -33,6 +34,8 @@ export interface GrpcStorageClientOptions {
   readonly timeoutMs: number;
   /** Largest gRPC message sent or received, bytes. */
   readonly maxMessageBytes: number;
+  /** Bound of the per-tenant series ref cache (default DEFAULT_MAX_REFS_PER_TENANT). */
+  readonly maxRefsPerTenant?: number;
 }
 
 /** Tenant used by ready(): a cheap lookup that touches no real tenant's data. */
@@ -70,16 +73,22 @@ function bytesView(arr: Float64Array, from: number, to: number): Uint8Array {
  * Packs a SampleBatch into the columnar WriteRequest: label strings flat, per-series pair and
  * sample counts, timestamps/values as byte views of the batch's arrays (no copies).
  */
-export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch, extras?: WriteExtras): WriteRequestMsg {
+export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch, extras?: WriteExtras, refs?: PlannedRefs): WriteRequestMsg {
   const n = batch.series.length;
   const labelStrings: string[] = [];
   const labelPairCounts = new Array<number>(n);
   const sampleCounts = new Array<number>(n);
+  const seriesRefs = refs?.refs;
   for (let i = 0; i < n; i++) {
+    sampleCounts[i] = (batch.sampleStart[i + 1] as number) - (batch.sampleStart[i] as number);
+    if (seriesRefs !== undefined && (seriesRefs[i] as number) !== 0) {
+      // Known series: its ref stands for the labels.
+      labelPairCounts[i] = 0;
+      continue;
+    }
     const l = batch.series[i] as Labels;
     for (let j = 0; j < l.length; j++) labelStrings.push(l[j] as string);
     labelPairCounts[i] = l.length >>> 1;
-    sampleCounts[i] = (batch.sampleStart[i + 1] as number) - (batch.sampleStart[i] as number);
   }
   const from = n === 0 ? 0 : (batch.sampleStart[0] as number);
   const to = n === 0 ? 0 : (batch.sampleStart[n] as number);
@@ -90,6 +99,7 @@ export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch, extras
     sampleCounts,
     timestamps: bytesView(batch.tsMs, from, to),
     values: bytesView(batch.values, from, to),
+    ...(refs === undefined ? {} : { seriesRefs: refs.refs, refsInstance: refs.instance, wantRefs: true }),
     ...(extras === undefined
       ? {}
       : {
@@ -102,8 +112,31 @@ export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch, extras
   };
 }
 
+/** Series `idx` of `batch` as a new batch (copies; values copied float64 → float64, bit-exact). */
+export function subBatch(batch: SampleBatch, idx: readonly number[]): SampleBatch {
+  let total = 0;
+  for (const s of idx) total += (batch.sampleStart[s + 1] as number) - (batch.sampleStart[s] as number);
+  const series = new Array<Labels>(idx.length);
+  const sampleStart = new Uint32Array(idx.length + 1);
+  const tsMs = new Float64Array(total);
+  const values = new Float64Array(total);
+  let at = 0;
+  for (let k = 0; k < idx.length; k++) {
+    const s = idx[k] as number;
+    const from = batch.sampleStart[s] as number;
+    const to = batch.sampleStart[s + 1] as number;
+    series[k] = batch.series[s] as Labels;
+    tsMs.set(batch.tsMs.subarray(from, to), at);
+    values.set(batch.values.subarray(from, to), at);
+    at += to - from;
+    sampleStart[k + 1] = at;
+  }
+  return { series, sampleStart, tsMs, values };
+}
+
 /** Creates a client; the channel connects lazily on the first call. `close()` releases it. */
 export function createGrpcStorageClient(opts: GrpcStorageClientOptions): StorageClient {
+  const refCache = new SeriesRefCache(opts.maxRefsPerTenant);
   const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': opts.maxMessageBytes,
@@ -186,13 +219,31 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
   }
 
   return {
-    async write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras): Promise<WriteResult> {
+    async write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras, seriesKeys?: readonly string[]): Promise<WriteResult> {
       // Not retried here: the caller (ingest → Prometheus) owns retries of writes.
-      const res = await unaryOnce(def.Write, batchToWriteRequest(tenant, batch, extras), deadlineIn(opts.timeoutMs), signal);
-      const out: WriteResult = {
-        samplesWritten: res.samplesWritten,
-        rejected: res.rejected.map((r) => ({ code: r.code, count: r.count, example: r.example })),
-      };
+      const deadline = deadlineIn(opts.timeoutMs);
+      const planned = refCache.plan(tenant, batch, seriesKeys);
+      const res = await unaryOnce(def.Write, batchToWriteRequest(tenant, batch, extras, planned), deadline, signal);
+      const unknown = res.unknownRefSeries ?? [];
+      refCache.learn(tenant, planned.keys, res.refsInstance ?? '', res.seriesRefs ?? [], unknown, planned.instance === (res.refsInstance ?? '') ? planned.refs : undefined);
+      let samplesWritten = res.samplesWritten;
+      const rejected = res.rejected.map((r) => ({ code: r.code, count: r.count, example: r.example }));
+      if (unknown.length > 0) {
+        // Storage did not know some refs (it restarted, or dropped the series): nothing of those
+        // series was written, so send them again with their labels (which never fails this way).
+        const again = subBatch(batch, unknown);
+        const plannedAgain: PlannedRefs = { keys: unknown.map((i) => planned.keys[i] as string), refs: new Array<number>(unknown.length).fill(0), instance: '' };
+        const res2 = await unaryOnce(def.Write, batchToWriteRequest(tenant, again, undefined, plannedAgain), deadline, signal);
+        if ((res2.unknownRefSeries ?? []).length > 0) throw new AppError(ErrorKind.Internal, 'storage-bad-response', 'storage answered series sent with labels as unknown refs');
+        refCache.learn(tenant, plannedAgain.keys, res2.refsInstance ?? '', res2.seriesRefs ?? [], []);
+        samplesWritten += res2.samplesWritten;
+        for (const r of res2.rejected) {
+          const same = rejected.find((x) => x.code === r.code);
+          if (same !== undefined) same.count += r.count;
+          else rejected.push({ code: r.code, count: r.count, example: r.example });
+        }
+      }
+      const out: WriteResult = { samplesWritten, rejected };
       if (extras !== undefined) {
         out.exemplarsWritten = res.exemplarsWritten ?? 0;
         out.metadataWritten = res.metadataWritten ?? 0;

@@ -30,8 +30,10 @@ export interface StorageClient {
   /**
    * Appends a batch (and, in the same call, exemplars and metadata with the tenant's bounds);
    * resolves once accepted samples are durable. Per-sample rejections are in the result.
+   * `seriesKeys`, when given, holds seriesKey(batch.series[i]) for every series (a caller that
+   * already built them saves the client doing it again).
    */
-  write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras): Promise<WriteResult>;
+  write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras, seriesKeys?: readonly string[]): Promise<WriteResult>;
   /**
    * Samples of every series matching all matchers within [startMs, endMs] (inclusive), decoded,
    * trimmed to the range, sorted by label set. Series with no sample in the range are omitted.

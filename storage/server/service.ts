@@ -28,7 +28,7 @@ import type {
   WriteRequestMsg,
   WriteResponseMsg,
 } from '../../proto/index.js';
-import type { Backend, SelectedSeries } from '../backend/backend.js';
+import { hasRefs, type Backend, type SelectedSeries } from '../backend/backend.js';
 import { ERROR_CODE_KEY, ERROR_KIND_KEY } from '../rpc.js';
 
 /** Structured log sink: `msg` is a constant, variables go in `fields`. */
@@ -148,13 +148,22 @@ export function writeRequestToBatch(req: WriteRequestMsg): SampleBatch {
       `write request label_pair_counts sum to ${pairTotal} pairs but carry ${req.labelStrings.length} label strings [err-write-request-malformed]`,
     );
   }
+  const refs = req.seriesRefs ?? [];
+  if (refs.length !== 0 && refs.length !== nSeries) {
+    throw badData('write-request-malformed', `write request has ${nSeries} label sets but ${refs.length} series refs [err-write-request-malformed]`);
+  }
   const series = new Array<Labels>(nSeries);
   const sampleStart = new Uint32Array(nSeries + 1);
   let li = 0;
   let total = 0;
   for (let s = 0; s < nSeries; s++) {
-    const end = li + (req.labelPairCounts[s] as number) * 2;
-    series[s] = req.labelStrings.slice(li, end);
+    const pairs = req.labelPairCounts[s] as number;
+    if (refs.length !== 0 && (refs[s] as number) !== 0 && pairs !== 0) {
+      throw badData('write-request-malformed', `write request series ${s} has both a series ref and labels [err-write-request-malformed]`);
+    }
+    const end = li + pairs * 2;
+    // A series sent by ref carries no labels; storage resolves the ref.
+    series[s] = pairs === 0 ? NO_LABELS : req.labelStrings.slice(li, end);
     li = end;
     total += req.sampleCounts[s] as number;
     sampleStart[s + 1] = total;
@@ -166,6 +175,42 @@ export function writeRequestToBatch(req: WriteRequestMsg): SampleBatch {
     );
   }
   return { series, sampleStart, tsMs: float64s(req.timestamps), values: float64s(req.values) };
+}
+
+const NO_LABELS: Labels = [];
+
+/**
+ * The series of `batch` whose ref is 0, as a new batch, plus the indices of the others (for a
+ * backend without refs, every ref is unknown).
+ */
+function withoutRefSeries(batch: SampleBatch, refs: readonly number[]): { batch: SampleBatch; unknown: number[] } {
+  const unknown: number[] = [];
+  const keep: number[] = [];
+  let total = 0;
+  for (let s = 0; s < batch.series.length; s++) {
+    if ((refs[s] as number) !== 0) unknown.push(s);
+    else {
+      keep.push(s);
+      total += (batch.sampleStart[s + 1] as number) - (batch.sampleStart[s] as number);
+    }
+  }
+  const series = new Array<Labels>(keep.length);
+  const sampleStart = new Uint32Array(keep.length + 1);
+  const tsMs = new Float64Array(total);
+  const values = new Float64Array(total);
+  let at = 0;
+  for (let k = 0; k < keep.length; k++) {
+    const s = keep[k] as number;
+    const from = batch.sampleStart[s] as number;
+    const to = batch.sampleStart[s + 1] as number;
+    series[k] = batch.series[s] as Labels;
+    tsMs.set(batch.tsMs.subarray(from, to), at);
+    // Copied as float64 array to float64 array: bit-exact (no arithmetic on the values).
+    values.set(batch.values.subarray(from, to), at);
+    at += to - from;
+    sampleStart[k + 1] = at;
+  }
+  return { batch: { series, sampleStart, tsMs, values }, unknown };
 }
 
 /** Labels as proto `Label` pairs. */
@@ -219,16 +264,32 @@ export function createStorageService(deps: StorageServiceDeps): StorageServiceHa
   return {
     Write: unary<WriteRequestMsg, WriteResponseMsg>('Write', async (req) => {
       requireTenant(req.tenant);
-      const batch = writeRequestToBatch(req);
+      let batch = writeRequestToBatch(req);
       const extras = writeRequestExtras(req);
-      const res: WriteResult = batch.series.length > 0 || extras === null ? await backend.append(req.tenant, batch) : { samplesWritten: 0, rejected: [] };
-      if (extras === null) return { samplesWritten: res.samplesWritten, rejected: res.rejected };
+      const refsIn = req.seriesRefs ?? [];
+      const wantRefs = req.wantRefs === true;
+      let refsOut: Partial<WriteResponseMsg> = {};
+      let res: WriteResult;
+      if (batch.series.length === 0 && extras !== null) res = { samplesWritten: 0, rejected: [] };
+      else if ((wantRefs || refsIn.length > 0) && hasRefs(backend)) {
+        const r = await backend.appendRefs(req.tenant, { batch, refs: refsIn.length > 0 ? refsIn : null, refsInstance: req.refsInstance ?? '' });
+        res = r;
+        refsOut = { seriesRefs: wantRefs ? Array.from(r.refs) : [], refsInstance: r.refsInstance, unknownRefSeries: r.unknownRefSeries };
+      } else {
+        let unknown: number[] = [];
+        if (refsIn.some((r) => r !== 0)) ({ batch, unknown } = withoutRefSeries(batch, refsIn));
+        // No refs from this backend: the writer keeps sending labels.
+        if (unknown.length > 0 || wantRefs) refsOut = { seriesRefs: [], refsInstance: '', unknownRefSeries: unknown };
+        res = batch.series.length > 0 || extras === null ? await backend.append(req.tenant, batch) : { samplesWritten: 0, rejected: [] };
+      }
+      if (extras === null) return { samplesWritten: res.samplesWritten, rejected: res.rejected, ...refsOut };
       const more = await backend.writeExtras(req.tenant, extras);
       return {
         samplesWritten: res.samplesWritten,
         rejected: [...res.rejected, ...more.rejected],
         exemplarsWritten: more.exemplarsWritten,
         metadataWritten: more.metadataWritten,
+        ...refsOut,
       };
     }),
 

@@ -57,6 +57,7 @@
  * - labelNames / labelValues / series filter the index by matchers and by each series' data span
  *   (series with any data in [first, last] overlapping the range; gaps inside the span count).
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, ErrorKind, toAppError } from '../../../common/errors.js';
@@ -75,9 +76,9 @@ import type {
   WriteResult,
 } from '../../../common/types.js';
 import { systemClock, type Clock } from '../../../common/clock.js';
-import type { Backend, ExtrasResult, LookupOptions, SelectedSeries } from '../backend.js';
+import type { Backend, ExtrasResult, LookupOptions, RefBackend, RefBatch, RefWriteResult, SelectedSeries } from '../backend.js';
 import { ExtrasStore } from './extras-store.js';
-import { TenantStore, type TenantStoreStats } from './tenant-store.js';
+import { TenantStore, type CommitRefs, type TenantStoreStats } from './tenant-store.js';
 
 /** Options of SqliteBackend.open. */
 export interface SqliteBackendOptions {
@@ -112,6 +113,8 @@ const TENANT_RE = /^[A-Za-z0-9!_.*'()-]+$/;
 
 interface QueuedAppend {
   readonly batch: SampleBatch;
+  /** Series refs of appendRefs (null: plain append). */
+  readonly refs: CommitRefs | null;
   readonly resolve: (r: WriteResult) => void;
   readonly reject: (e: AppError) => void;
 }
@@ -131,7 +134,13 @@ function closedError(): AppError {
 }
 
 /** The embedded SQLite Backend (see the design notes at the top of this file). */
-export class SqliteBackend implements Backend {
+export class SqliteBackend implements Backend, RefBackend {
+  /**
+   * Names this open backend in series refs. Refs are series ids, which a tenant store never reuses
+   * while open (but may after a reopen, once retention dropped the newest series), so a ref is
+   * honoured only together with the instance that issued it.
+   */
+  readonly refsInstance: string = randomUUID();
   private readonly _tenantsDir: string;
   private readonly _maxWalBytes: number;
   private readonly _samplesPerChunk: number;
@@ -191,7 +200,34 @@ export class SqliteBackend implements Backend {
       return Promise.reject(toAppError(err));
     }
     return new Promise<WriteResult>((resolve, reject) => {
-      slot.queue.push({ batch, resolve, reject });
+      slot.queue.push({ batch, refs: null, resolve, reject });
+      slot.queuedSamples += batch.tsMs.length;
+      if (slot.queuedSamples >= MAX_TXN_SAMPLES) this._flushSlot(slot);
+      else this._scheduleFlush();
+    });
+  }
+
+  /**
+   * See RefBackend.appendRefs: like append; refs of another instance are all unknown (nothing of
+   * those series is written), and the result carries every series' ref.
+   */
+  appendRefs(tenant: TenantId, req: RefBatch): Promise<RefWriteResult> {
+    const { batch } = req;
+    // Refs issued by another instance (storage restarted) are resolved to nothing: all unknown.
+    const refs: CommitRefs = { in: req.refs, valid: req.refsInstance === this.refsInstance, out: new Uint32Array(batch.series.length), unknown: [] };
+    return this._appendQueued(tenant, batch, refs).then((r) => ({ ...r, refs: refs.out, refsInstance: this.refsInstance, unknownRefSeries: refs.unknown }));
+  }
+
+  private _appendQueued(tenant: TenantId, batch: SampleBatch, refs: CommitRefs): Promise<WriteResult> {
+    if (this._closed) return Promise.reject(closedError());
+    let slot: TenantSlot;
+    try {
+      slot = this._slot(tenant, true) as TenantSlot;
+    } catch (err) {
+      return Promise.reject(toAppError(err));
+    }
+    return new Promise<WriteResult>((resolve, reject) => {
+      slot.queue.push({ batch, refs, resolve, reject });
       slot.queuedSamples += batch.tsMs.length;
       if (slot.queuedSamples >= MAX_TXN_SAMPLES) this._flushSlot(slot);
       else this._scheduleFlush();
@@ -392,7 +428,10 @@ export class SqliteBackend implements Backend {
       slot.queuedSamples -= samples;
       let results: WriteResult[];
       try {
-        results = slot.store.commit(group.map((q) => q.batch));
+        results = slot.store.commit(
+          group.map((q) => q.batch),
+          group.map((q) => q.refs),
+        );
       } catch (err) {
         const appErr = toAppError(err);
         for (const q of group) q.reject(appErr);

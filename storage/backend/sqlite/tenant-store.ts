@@ -58,6 +58,19 @@ class MemSeries {
   ) {}
 }
 
+/**
+ * Series refs of one batch of a commit: `in` (per series, 0 = by labels) and what the commit
+ * fills in: `out` (per series, the series id = its ref; 0 = none) and `unknown` (indices whose
+ * ref names no series; skipped). `out` is valid only if commit returns (it throws on failure).
+ */
+export interface CommitRefs {
+  readonly in: ArrayLike<number> | null;
+  /** False: the refs come from another instance, so every nonzero ref is unknown. */
+  readonly valid: boolean;
+  readonly out: Uint32Array;
+  readonly unknown: number[];
+}
+
 /** Per-caller rejection tally while planning one group commit. */
 class Tally {
   written = 0;
@@ -202,7 +215,7 @@ export class TenantStore {
    * then applies the accepted samples to the heads. Returns one WriteResult per batch. On a
    * database error nothing in memory changes and an `unavailable` AppError is thrown.
    */
-  commit(batches: readonly SampleBatch[]): WriteResult[] {
+  commit(batches: readonly SampleBatch[], refs?: readonly (CommitRefs | null)[]): WriteResult[] {
     const epoch = ++this._epoch;
     this._accSeries.length = 0;
     this._runSeriesId.length = 0;
@@ -213,7 +226,10 @@ export class TenantStore {
     let acc = 0;
     const results: WriteResult[] = [];
 
-    for (const batch of batches) {
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b] as SampleBatch;
+      const cr = refs?.[b] ?? null;
+      const refIn = cr?.in ?? null;
       const tally = new Tally();
       const { sampleStart, tsMs } = batch;
       const words = wordsOf(batch.values);
@@ -224,9 +240,24 @@ export class TenantStore {
         const start = sampleStart[s] as number;
         const end = sampleStart[s + 1] as number;
         if (start >= end) continue;
-        const labels = batch.series[s] as Labels;
-        const key = seriesKey(labels);
-        let ms = this._byKey.get(key) ?? this._newByKey.get(key);
+        const ref = refIn === null ? 0 : (refIn[s] as number);
+        let ms: MemSeries | undefined;
+        let labels: Labels;
+        let key: string;
+        if (ref !== 0) {
+          // A ref stands for a committed series of this store; ids are never reused while it is open.
+          ms = cr?.valid === true ? this._byId[ref] : undefined;
+          if (ms === undefined) {
+            cr?.unknown.push(s);
+            continue;
+          }
+          labels = ms.labels;
+          key = ms.key;
+        } else {
+          labels = batch.series[s] as Labels;
+          key = seriesKey(labels);
+          ms = this._byKey.get(key) ?? this._newByKey.get(key);
+        }
         for (let i = start; i < end; i++) {
           const t = tsMs[i] as number;
           const lo = words[2 * i] as number;
@@ -272,6 +303,7 @@ export class TenantStore {
             tally.oooExample = `out of order sample: timestamp ${t} is older than the newest sample ${ms.pT} of series ${clip(formatLabels(labels))} [err-${CODE_OUT_OF_ORDER}]`;
           }
         }
+        if (cr !== null && ms !== undefined) cr.out[s] = ms.id;
       }
       results.push(tally.toResult());
     }
