@@ -1,6 +1,6 @@
 /**
  * The Prometheus HTTP query API (http-api.md §3, §6): /query, /query_range, /series, /labels,
- * /label/:name/values, /status/buildinfo, Grafana stubs (/metadata, /rules, /query_exemplars),
+ * /label/:name/values, /status/buildinfo, /metadata, /query_exemplars, /format_query, /rules (empty),
  * and /-/ready, /-/healthy. Everything is registered inside an encapsulated plugin, so the form
  * parser, error handler and 404 handler never leak into routes others register on the same app.
  */

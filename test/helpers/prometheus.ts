@@ -21,37 +21,20 @@ export interface RunningPrometheus {
 }
 
 /**
- * Starts Prometheus on a free loopback port, scraping itself every second and remote-writing to
- * `remoteWriteUrl`. Waits until it is ready (bounded).
- *
- * No tenant header is configured: Debian's prometheus 2.42.0+ds accepts `remote_write.headers` but
- * does not send them (seen here with a header-dumping server), so the data lands in the default
- * tenant. Tenant headers are covered by our own e2e tests.
+ * Starts Prometheus on a free loopback port with the configuration that `configFor(port)` returns
+ * (it may mention its own port, e.g. to scrape itself) and extra flags; waits until it is ready
+ * (bounded). `stop()` terminates it and removes its temporary directory.
  */
-export async function startPrometheus(binary: string, remoteWriteUrl: string): Promise<RunningPrometheus> {
+export async function launchPrometheus(binary: string, configFor: (port: number) => string, extraArgs: string[] = []): Promise<RunningPrometheus> {
   const dir = tempDir('prometheus');
   const port = await freePort();
-  const config = `
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: prometheus
-    static_configs:
-      - targets: ['127.0.0.1:${port}']
-remote_write:
-  - url: ${remoteWriteUrl}
-    queue_config:
-      batch_send_deadline: 500ms
-      min_backoff: 50ms
-      max_backoff: 1s
-`;
-  writeFileSync(join(dir.dir, 'prometheus.yml'), config);
+  writeFileSync(join(dir.dir, 'prometheus.yml'), configFor(port));
   const proc = spawn(binary, [
     `--config.file=${join(dir.dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir.dir, 'tsdb')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
+    ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -77,4 +60,29 @@ remote_write:
       dir.remove();
     },
   };
+}
+
+/**
+ * Starts Prometheus scraping itself every second and remote-writing to `remoteWriteUrl`.
+ *
+ * No tenant header is configured: Debian's prometheus 2.42.0+ds accepts `remote_write.headers` but
+ * does not send them (seen here with a header-dumping server), so the data lands in the default
+ * tenant. Tenant headers are covered by our own e2e tests.
+ */
+export async function startPrometheus(binary: string, remoteWriteUrl: string): Promise<RunningPrometheus> {
+  return launchPrometheus(binary, (port) => `
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:${port}']
+remote_write:
+  - url: ${remoteWriteUrl}
+    queue_config:
+      batch_send_deadline: 500ms
+      min_backoff: 50ms
+      max_backoff: 1s
+`);
 }
