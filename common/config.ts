@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseDurationMs } from './duration.js';
+import { formatDurationMs, parseDurationMs } from './duration.js';
 import { DEFAULT_LIMITS, checkLimits, parseLimitsBlock, type TenantLimits } from './limits.js';
 
 export const MODES = ['all', 'ingest', 'query', 'storage'] as const;
@@ -186,13 +186,22 @@ function parseValue(kind: OptionKind, raw: unknown, where: string, problems: str
   }
 }
 
+/**
+ * The YAML key path of an option: the Config path in snake_case, without the unit suffix `Ms` of
+ * durations (YAML takes `lookback_delta: 5m`, like Prometheus's own files).
+ */
+function yamlPath(opt: OptionSpec): string {
+  const path = opt.kind === 'duration' ? opt.path.replace(/Ms$/, '') : opt.path;
+  return snakeCase(path);
+}
+
 function snakeCase(path: string): string {
   return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function lookupYaml(doc: unknown, path: string): unknown {
   let cur: unknown = doc;
-  for (const part of snakeCase(path).split('.')) {
+  for (const part of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[part];
   }
@@ -285,10 +294,10 @@ export function loadConfig(cmd: CommandLine, env: NodeJS.ProcessEnv = process.en
     let where = '';
     const fromFlag = cmd.flags.get(opt.flag);
     const fromEnv = env[opt.env];
-    const fromYaml = yamlDoc === undefined ? undefined : lookupYaml(yamlDoc, opt.path);
+    const fromYaml = yamlDoc === undefined ? undefined : lookupYaml(yamlDoc, yamlPath(opt));
     if (fromFlag !== undefined) [raw, where] = [fromFlag, `--${opt.flag}`];
     else if (fromEnv !== undefined && fromEnv !== '') [raw, where] = [fromEnv, opt.env];
-    else if (fromYaml !== undefined && fromYaml !== null) [raw, where] = [fromYaml, `${configFile}: ${snakeCase(opt.path)}`];
+    else if (fromYaml !== undefined && fromYaml !== null) [raw, where] = [fromYaml, `${configFile}: ${yamlPath(opt)}`];
     else continue;
     const value = parseValue(opt.kind, raw, where, problems);
     if (opt.path === 'requireTenant') {
@@ -306,7 +315,8 @@ export function loadConfig(cmd: CommandLine, env: NodeJS.ProcessEnv = process.en
   checkLimits(c.limits, 'limits', problems);
   if (c.runtimeConfigReloadMs <= 0) problems.push('--runtime-config.reload-period must be positive');
   for (const [name, port] of [['port', c.port], ['grpc-port', c.grpcPort]] as const) {
-    if (!(port >= 0 && port <= 65535)) problems.push(`--${name}: ${port} is not a TCP port`);
+    // A non-number was already reported by parseValue.
+    if (Number.isSafeInteger(port) && port > 65535) problems.push(`--${name}: ${port} is not a TCP port`);
   }
   if (!/^[^:]+:\d+$/.test(c.storageAddress)) problems.push(`--storage.address: expected host:port, got ${JSON.stringify(c.storageAddress)}`);
   if (c.query.lookbackDeltaMs <= 0) problems.push('--query.lookback-delta must be positive');
@@ -327,11 +337,12 @@ export function helpText(): string {
     '  query    Prometheus HTTP API and PromQL; reaches storage at --storage.address',
     '',
     'options (flag / environment variable, default):',
-    `  --config / CONFIG_FILE  YAML file with the same settings in snake_case (e.g. query: {lookback_delta_ms: 300000})`,
+    `  --config / CONFIG_FILE  YAML file with the same settings in snake_case (e.g. query: {lookback_delta: 5m}; durations as Prometheus durations or seconds)`,
   ];
   for (const o of OPTIONS) {
     const def = o.path === 'requireTenant' ? false : o.path.split('.').reduce<unknown>((acc, p) => (acc as Record<string, unknown>)[p], DEFAULT_CONFIG);
-    lines.push(`  --${o.flag} / ${o.env}  ${o.help} (default ${JSON.stringify(def)})`);
+    const shown = o.kind === 'duration' && typeof def === 'number' ? formatDurationMs(def) : JSON.stringify(def);
+    lines.push(`  --${o.flag} / ${o.env}  ${o.help} (default ${shown})`);
   }
   return lines.join('\n');
 }
