@@ -22,6 +22,13 @@ export const SeriesLimitCode = {
 
 const SEP = '\xff';
 
+/** `job\xffinstance` of a series, or null when it has neither label. */
+function targetKeyOf(ls: Labels): string | null {
+  const job = getLabel(ls, 'job');
+  const instance = getLabel(ls, 'instance');
+  return job === '' && instance === '' ? null : `${job}${SEP}${instance}`;
+}
+
 class TenantActive {
   /** seriesKey → last write time, ms. */
   readonly series = new Map<string, number>();
@@ -54,8 +61,17 @@ export class ActiveSeriesTracker {
    * series' samples are counted into `rejections` (`sampleCounts[i]` samples for series i).
    * `labels` must be normalised (sorted, no empty values). When `keysOut` is given, it receives
    * each series' seriesKey (index i for input series i) so later steps need not rebuild them.
+   * `keysIn[i]`, when set, is taken as the seriesKey of series i instead of building it.
    */
-  admit(tenant: TenantId, labels: readonly Labels[], sampleCounts: (i: number) => number, limits: TenantLimits, rejections: Rejections, keysOut?: string[]): AdmitResult {
+  admit(
+    tenant: TenantId,
+    labels: readonly Labels[],
+    sampleCounts: (i: number) => number,
+    limits: TenantLimits,
+    rejections: Rejections,
+    keysOut?: string[],
+    keysIn?: readonly (string | undefined)[],
+  ): AdmitResult {
     const now = this._clock.nowMs();
     let t = this._tenants.get(tenant);
     if (t === undefined) {
@@ -67,14 +83,13 @@ export class ActiveSeriesTracker {
     let refused = 0;
     for (let i = 0; i < labels.length; i++) {
       const ls = labels[i] as Labels;
-      const key = seriesKey(ls);
+      const key = keysIn?.[i] ?? seriesKey(ls);
       if (keysOut !== undefined) keysOut[i] = key;
-      const job = getLabel(ls, 'job');
-      const instance = getLabel(ls, 'instance');
-      const targetKey = job === '' && instance === '' ? null : `${job}${SEP}${instance}`;
+      // Targets are tracked only under a target limit: skip building their keys otherwise.
+      const targetKey = limits.targetLimit > 0 ? targetKeyOf(ls) : null;
       if (t.series.has(key)) {
         t.series.set(key, now);
-        if (targetKey !== null && limits.targetLimit > 0) t.targets.set(targetKey, now);
+        if (targetKey !== null) t.targets.set(targetKey, now);
         keep[i] = 1;
         continue;
       }
@@ -87,7 +102,7 @@ export class ActiveSeriesTracker {
       t.series.set(key, now);
       const metric = getLabel(ls, METRIC_NAME);
       t.perMetric.set(metric, (t.perMetric.get(metric) ?? 0) + 1);
-      if (targetKey !== null && limits.targetLimit > 0) t.targets.set(targetKey, now);
+      if (targetKey !== null) t.targets.set(targetKey, now);
       keep[i] = 1;
     }
     return { keep, refused };

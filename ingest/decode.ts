@@ -5,7 +5,7 @@
  */
 import { uncompress } from 'snappyjs';
 import { AppError, ErrorKind } from '../common/errors.js';
-import { decodeWriteRequest, type DecodedWriteRequest } from '../proto/write-request-decoder.js';
+import { decodeWriteRequest, type DecodedWriteRequest, type KnownLabels, type RawLabelsLookup } from '../proto/write-request-decoder.js';
 
 /** Size limits applied while decoding one body. */
 export interface DecodeLimits {
@@ -164,9 +164,14 @@ export function decompressSnappy(body: Uint8Array, maxDecompressedBytes: number)
 /**
  * Turns a raw remote-write body into a decoded v1 request: negotiate (415), cap the compressed size
  * (413), decompress (413/400), decode protobuf (400). Remote write 2.0 is answered with 415 for now
- * so v2 senders fall back to v1.
+ * so v2 senders fall back to v1. `lookup` (known series by raw label bytes) is passed to the decoder.
  */
-export function decodeRemoteWriteBody(body: Uint8Array, headers: BodyHeaders, limits: DecodeLimits): DecodedWriteRequest {
+export function decodeRemoteWriteBody<T extends KnownLabels = KnownLabels>(
+  body: Uint8Array,
+  headers: BodyHeaders,
+  limits: DecodeLimits,
+  lookup?: RawLabelsLookup<T>,
+): DecodedWriteRequest<T> {
   const version = negotiate(headers);
   if (version === RemoteWriteVersion.V2) {
     throw unsupported('remote-write-v2-unsupported', `remote write 2.0 (proto=${V2_PROTO}) is not supported yet, send ${V1_PROTO}`);
@@ -178,5 +183,5 @@ export function decodeRemoteWriteBody(body: Uint8Array, headers: BodyHeaders, li
       `request body is ${body.length} bytes, limit ${limits.maxBodyBytes} (ingest.maxBodyBytes) [err-body-too-large]`,
     );
   }
-  return decodeWriteRequest(decompressSnappy(body, limits.maxDecompressedBytes));
+  return decodeWriteRequest(decompressSnappy(body, limits.maxDecompressedBytes), lookup);
 }

@@ -8,12 +8,14 @@
 import { systemClock, type Clock } from '../common/clock.js';
 import { ErrorKind } from '../common/errors.js';
 import { DEFAULT_LIMITS, type TenantLimits } from '../common/limits.js';
-import type { MetricMetadata, RejectedSamples, SampleBatch, TenantId, WriteExtras } from '../common/types.js';
+import type { Labels, MetricMetadata, RejectedSamples, SampleBatch, TenantId, WriteExtras } from '../common/types.js';
 import type { DecodedExemplar } from '../proto/write-request-decoder.js';
+import { seriesKey } from '../common/labels.js';
 import type { StorageClient } from '../storage/client/index.js';
 import { ActiveSeriesTracker } from './active-series.js';
 import { validateExemplars, validateMetadata } from './extras.js';
 import { MAX_RETRY_AFTER_S, RateLimiter, RefusalCode, RequestRefusedError } from './limits.js';
+import { KnownSeriesCache, type KnownSeries, type TenantKnownSeries } from './series-cache.js';
 import { Rejections, filterSampleTimes, keepSeries, validateBatch, type SampleTimeWindow } from './validate.js';
 
 /** What one push achieved. Storage failures are not outcomes: they reject the promise (AppError). */
@@ -37,6 +39,12 @@ export interface PushRequest {
   readonly histogramCount: number;
   readonly exemplars?: readonly DecodedExemplar[];
   readonly metadata?: readonly MetricMetadata[];
+  /**
+   * From decoding with `seriesLookup(tenant)`: per series its raw-labels key and cache hit. With
+   * them, hits skip validation and key building, and newly validated series are cached.
+   */
+  readonly rawLabels?: readonly (string | undefined)[];
+  readonly known?: readonly (KnownSeries | undefined)[];
 }
 
 /** Dependencies of the distributor. */
@@ -45,6 +53,8 @@ export interface DistributorDeps {
   /** The tenant's limits, looked up per request (default DEFAULT_LIMITS for everyone). */
   readonly limits?: (tenant: TenantId) => TenantLimits;
   readonly clock?: Clock;
+  /** Bound of the known-series cache per tenant (default DEFAULT_MAX_KNOWN_SERIES_PER_TENANT). */
+  readonly maxKnownSeriesPerTenant?: number;
 }
 
 /** Code reported for native histogram samples, which storage cannot hold yet. */
@@ -72,12 +82,20 @@ export class Distributor {
   readonly rateLimiter: RateLimiter;
   /** Active series and targets per tenant. */
   readonly activeSeries: ActiveSeriesTracker;
+  /** Validated series per tenant by raw label bytes. */
+  readonly knownSeries: KnownSeriesCache;
 
   constructor(private readonly _deps: DistributorDeps) {
     this._clock = _deps.clock ?? systemClock;
     this._limits = _deps.limits ?? (() => DEFAULT_LIMITS);
     this.rateLimiter = new RateLimiter(this._clock);
     this.activeSeries = new ActiveSeriesTracker(this._clock);
+    this.knownSeries = new KnownSeriesCache(_deps.maxKnownSeriesPerTenant);
+  }
+
+  /** The lookup to decode a request of `tenant` with (pass its rawLabels/known to push). */
+  seriesLookup(tenant: TenantId): TenantKnownSeries {
+    return this.knownSeries.forTenant(tenant, this._limits(tenant));
   }
 
   /**
@@ -106,8 +124,42 @@ export class Distributor {
     // Exemplars refer to the request's series by index: validate them before the batch is compacted.
     const exemplars = validateExemplars(exemplarsIn, req.batch.series, limits, window, extrasRejections);
     const metadata = validateMetadata(metadataIn, limits, extrasRejections);
-    let batch = validateBatch(req.batch, rejections, limits).batch;
-    batch = filterSampleTimes(batch, window, rejections);
+    const rawIn = req.rawLabels;
+    const cache = rawIn !== undefined ? this.knownSeries.forTenant(tenant, limits) : undefined;
+    let knownIn = cache !== undefined && rawIn !== undefined && rawIn.length === req.batch.series.length ? req.known : undefined;
+    if (knownIn !== undefined && cache !== undefined) {
+      // Hits found under other label limits (a reload between decoding and now) are not trusted.
+      for (const hit of knownIn) {
+        if (hit !== undefined && hit.epoch !== cache.epoch) {
+          knownIn = undefined;
+          break;
+        }
+      }
+    }
+    const validated = validateBatch(req.batch, rejections, limits, knownIn);
+    let batch = validated.batch;
+    // Series keys: from the cache for hits, built once here for newly validated series.
+    let keysIn: string[] | undefined;
+    if (knownIn !== undefined && rawIn !== undefined && cache !== undefined) {
+      const { inputIndex } = validated;
+      keysIn = new Array<string>(batch.series.length);
+      for (let k = 0; k < batch.series.length; k++) {
+        const i = inputIndex[k] as number;
+        const hit = knownIn[i];
+        if (hit !== undefined) {
+          keysIn[k] = hit.key;
+          continue;
+        }
+        const labels = batch.series[k] as Labels;
+        const key = seriesKey(labels);
+        keysIn[k] = key;
+        const raw = rawIn[i];
+        if (raw !== undefined) cache.add(raw, labels, key);
+      }
+    }
+    const timed = filterSampleTimes(batch, window, rejections);
+    if (timed !== batch) keysIn = undefined; // series dropped: indices moved (rare)
+    batch = timed;
     if (req.histogramCount > 0) {
       rejections.add(
         NATIVE_HISTOGRAMS_UNSUPPORTED,
@@ -131,7 +183,7 @@ export class Distributor {
     let keys: string[] = new Array<string>(batch.series.length);
     if (batch.series.length > 0) {
       const { sampleStart } = batch;
-      const admitted = this.activeSeries.admit(tenant, batch.series, (i) => (sampleStart[i + 1] as number) - (sampleStart[i] as number), limits, rejections, keys);
+      const admitted = this.activeSeries.admit(tenant, batch.series, (i) => (sampleStart[i + 1] as number) - (sampleStart[i] as number), limits, rejections, keys, keysIn);
       if (admitted.refused > 0) {
         batch = keepSeries(batch, admitted.keep);
         keys = keys.filter((_, i) => admitted.keep[i] === 1);
@@ -174,6 +226,8 @@ export class Distributor {
   /** Periodic housekeeping: forgets idle series, targets and full token buckets. */
   sweep(): void {
     this.activeSeries.sweepAll((t) => this._limits(t).activeSeriesIdleTimeoutMs);
+    const tracked = new Set(this.activeSeries.tenants());
+    this.knownSeries.retain((t) => tracked.has(t));
     this.rateLimiter.sweep((t) => {
       const l = this._limits(t);
       return { ratePerSec: l.ingestionRate, burst: l.ingestionBurstSize };

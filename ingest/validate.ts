@@ -73,6 +73,8 @@ export interface ValidatedBatch {
   readonly batch: SampleBatch;
   /** Series dropped as invalid (series without samples are dropped silently and not counted). */
   readonly seriesRejected: number;
+  /** Per kept series, its index in the input batch. */
+  readonly inputIndex: Uint32Array;
 }
 
 function seriesText(labels: Labels): string {
@@ -163,7 +165,8 @@ export function dropEmptyValues(labels: Labels): Labels {
 }
 
 /**
- * Validates every series of `input` and returns the valid ones. Per series, after dropping
+ * Validates every series of `input` and returns the valid ones. Series with an entry in `known`
+ * are taken as they are (already normalised and validated under the same `limits`). Per series, after dropping
  * empty-valued labels and sorting: metric name present, metric name valid, label count, label names
  * valid, name and value lengths, names unique. The first failing check decides the code; all the
  * series' samples are counted into `rejections` under it.
@@ -171,11 +174,17 @@ export function dropEmptyValues(labels: Labels): Labels {
  * Takes ownership of `input`'s sample arrays: they are compacted in place, and the returned batch
  * views the same memory. Value bits are moved as u32 words, so NaN payloads survive.
  */
-export function validateBatch(input: SampleBatch, rejections: Rejections, limits: ValidationLimits = NO_VALIDATION_LIMITS): ValidatedBatch {
+export function validateBatch(
+  input: SampleBatch,
+  rejections: Rejections,
+  limits: ValidationLimits = NO_VALIDATION_LIMITS,
+  known?: readonly ({ readonly labels: Labels } | undefined)[],
+): ValidatedBatch {
   const { series, sampleStart, tsMs, values } = input;
   const words = wordsOf(values);
   const kept: Labels[] = [];
   const starts = new Uint32Array(series.length + 1);
+  const inputIndex = new Uint32Array(series.length);
   const knownNames = new Set<string>();
   let w = 0;
   let seriesRejected = 0;
@@ -183,13 +192,20 @@ export function validateBatch(input: SampleBatch, rejections: Rejections, limits
     const s = sampleStart[i] as number;
     const e = sampleStart[i + 1] as number;
     if (e === s) continue; // nothing to store (e.g. exemplar- or histogram-only series)
-    const labels = sortLabels(dropEmptyValues(series[i] as Labels));
-    const failure = checkSeries(labels, limits, knownNames);
-    if (failure !== null) {
-      rejections.add(failure[0], e - s, failure[1]);
-      seriesRejected++;
-      continue;
+    let labels: Labels;
+    if (known?.[i] !== undefined) {
+      // Already normalised and validated under these limits (ingest/series-cache.ts).
+      labels = series[i] as Labels;
+    } else {
+      labels = sortLabels(dropEmptyValues(series[i] as Labels));
+      const failure = checkSeries(labels, limits, knownNames);
+      if (failure !== null) {
+        rejections.add(failure[0], e - s, failure[1]);
+        seriesRejected++;
+        continue;
+      }
     }
+    inputIndex[kept.length] = i;
     if (w !== s) {
       tsMs.copyWithin(w, s, e);
       words.copyWithin(2 * w, 2 * s, 2 * e);
@@ -207,6 +223,7 @@ export function validateBatch(input: SampleBatch, rejections: Rejections, limits
       values: values.subarray(0, w),
     },
     seriesRejected,
+    inputIndex: inputIndex.subarray(0, kept.length),
   };
 }
 

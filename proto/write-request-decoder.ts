@@ -40,7 +40,7 @@ export const METRIC_TYPE_NAMES: readonly string[] = ['unknown', 'counter', 'gaug
  * at `[sampleStart[i], sampleStart[i + 1])` of `tsMs` and `values`. All arrays are freshly
  * allocated per call and owned by the caller; they do not alias the input buffer.
  */
-export interface DecodedWriteRequest {
+export interface DecodedWriteRequest<T extends KnownLabels = KnownLabels> {
   readonly series: Labels[];
   readonly sampleStart: Uint32Array;
   readonly tsMs: Float64Array;
@@ -56,6 +56,27 @@ export interface DecodedWriteRequest {
   readonly histogramCount: number;
   /** MetricMetadata entries seen (= metadata.length). */
   readonly metadataCount: number;
+  /**
+   * Only when a RawLabelsLookup was given: per series, the raw-labels key (latin1 string of the
+   * bytes of its Label submessages) or undefined when its labels were not one contiguous run.
+   */
+  readonly rawLabels?: (string | undefined)[];
+  /** Only when a RawLabelsLookup was given: per series, the lookup's hit (then `series[i]` is `hit.labels`). */
+  readonly known?: (T | undefined)[];
+}
+
+/** What a RawLabelsLookup hands back for a known series: at least the labels to put in `series`. */
+export interface KnownLabels {
+  readonly labels: Labels;
+}
+
+/**
+ * Series known by the exact bytes of their labels. `raw` is the latin1 decoding of the bytes of a
+ * TimeSeries' consecutive Label submessages (a 1:1 byte→char mapping, far cheaper than UTF-8
+ * decoding each label). On a hit the decoder skips the labels and uses `hit.labels`.
+ */
+export interface RawLabelsLookup<T extends KnownLabels> {
+  get(raw: string): T | undefined;
 }
 
 const WIRE_VARINT = 0;
@@ -109,6 +130,11 @@ interface State {
   histograms: number;
   /** Index the current TimeSeries will get in `series`. */
   seriesIndex: number;
+  readonly latin1: ((start: number, end: number) => string) | null;
+  readonly lookup: RawLabelsLookup<KnownLabels> | undefined;
+  /** Set by decodeTimeSeries when a lookup is given: raw key and hit of the series just decoded. */
+  raw: string | undefined;
+  hit: KnownLabels | undefined;
 }
 
 /** Reads a length prefix and returns the end offset of the delimited payload, checked against `limit`. */
@@ -310,17 +336,76 @@ function decodeMetadata(s: State, end: number): MetricMetadata {
   return { metric, type: METRIC_TYPE_NAMES[type] ?? 'unknown', help, unit };
 }
 
+/** Tag byte of TimeSeries field 1 (labels), wire type LEN. */
+const LABEL_TAG = (1 << 3) | WIRE_LEN;
+
+/**
+ * End of the run of consecutive Label fields starting at `start` (= `start` when none). Only
+ * looks at tags and lengths; a malformed length ends the run (the full decode reports it).
+ */
+function labelRunEnd(buf: Uint8Array, start: number, end: number): number {
+  let pos = start;
+  while (pos < end && buf[pos] === LABEL_TAG) {
+    let p = pos + 1;
+    let len = 0;
+    let shift = 0;
+    let b = 0x80;
+    while (b >= 0x80 && shift < 35 && p < end) {
+      b = buf[p++] as number;
+      len += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    }
+    if (b >= 0x80 || p + len > end) break;
+    pos = p + len;
+  }
+  return pos;
+}
+
 function decodeTimeSeries(s: State, end: number): Labels {
-  const labels: string[] = [];
+  let labels: string[] = [];
   const r = s.r;
+  let runEnd = -1;
+  const start = r.pos;
+  if (s.lookup !== undefined) {
+    s.raw = undefined;
+    s.hit = undefined;
+    runEnd = labelRunEnd(s.buf, start, end);
+    if (runEnd > start && s.latin1 !== null) {
+      const raw = s.latin1(start, runEnd);
+      s.raw = raw;
+      const hit = s.lookup.get(raw);
+      if (hit !== undefined) {
+        s.hit = hit;
+        r.pos = runEnd;
+      }
+    }
+  }
   while (r.pos < end) {
     const tag = readTag(s);
     const field = tag >>> 3;
     const wt = tag & 7;
     if (wt === WIRE_LEN && field >= 1 && field <= 4) {
       const subEnd = readEnd(s, end);
-      if (field === 1) decodeLabel(s, subEnd, labels);
-      else if (field === 2) decodeSample(s, subEnd);
+      if (field === 1) {
+        if (runEnd >= 0 && r.pos > runEnd) {
+          // A label after other fields: the raw run is not the whole label set. Forget the key;
+          // on a hit, the labels are decoded again from the start below.
+          s.raw = undefined;
+          if (s.hit !== undefined) {
+            s.hit = undefined;
+            const p = r.pos;
+            r.pos = start;
+            while (r.pos < runEnd) {
+              readTag(s);
+              const e = readEnd(s, runEnd);
+              decodeLabel(s, e, labels);
+            }
+            r.pos = p;
+          }
+          runEnd = -1;
+        }
+        decodeLabel(s, subEnd, labels);
+      } else if (field === 2) decodeSample(s, subEnd);
       else if (field === 3) decodeExemplar(s, subEnd);
       else {
         s.histograms++;
@@ -331,7 +416,7 @@ function decodeTimeSeries(s: State, end: number): Labels {
       skipField(s, wt, end);
     }
   }
-  return labels;
+  return s.hit !== undefined ? s.hit.labels : labels;
 }
 
 /**
@@ -340,10 +425,12 @@ function decodeTimeSeries(s: State, end: number): Labels {
  * order. Throws `AppError` (bad_data, code `bad-protobuf`) on malformed or truncated input; never
  * loops forever (every step advances, every length is bounds-checked).
  */
-export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
+export function decodeWriteRequest<T extends KnownLabels = KnownLabels>(buf: Uint8Array, lookup?: RawLabelsLookup<T>): DecodedWriteRequest<T> {
   // A Buffer view (no copy) gives us the fast native UTF-8 slicer.
   const nodeBuf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const utf8Slice = (nodeBuf as unknown as { utf8Slice?: (s: number, e: number) => string }).utf8Slice;
+  const slicers = nodeBuf as unknown as { utf8Slice?: (s: number, e: number) => string; latin1Slice?: (s: number, e: number) => string };
+  const utf8Slice = slicers.utf8Slice;
+  const latin1Slice = slicers.latin1Slice;
   // A sample takes at least ~12 bytes on the wire in practice; start there and double as needed.
   const cols = new Columns(Math.max(16, Math.min(1 << 20, (buf.length / 16) | 0)));
   const s: State = {
@@ -355,7 +442,13 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
     exemplars: [],
     histograms: 0,
     seriesIndex: 0,
+    latin1: typeof latin1Slice === 'function' ? latin1Slice.bind(nodeBuf) : null,
+    lookup,
+    raw: undefined,
+    hit: undefined,
   };
+  const rawLabels: (string | undefined)[] | undefined = lookup === undefined ? undefined : [];
+  const known: (T | undefined)[] | undefined = lookup === undefined ? undefined : [];
   const series: Labels[] = [];
   let starts = new Uint32Array(64);
   const metadata: MetricMetadata[] = [];
@@ -377,6 +470,10 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
         s.seriesIndex = series.length;
         series.push(decodeTimeSeries(s, end));
         if (r.pos !== end) throw malformed('embedded message overran its length');
+        if (rawLabels !== undefined && known !== undefined) {
+          rawLabels.push(s.raw);
+          known.push(s.hit as T | undefined);
+        }
       } else if (field === 3 && wt === WIRE_LEN) {
         const end = readEnd(s, len);
         metadata.push(decodeMetadata(s, end));
@@ -401,5 +498,6 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWriteRequest {
     metadata,
     histogramCount: s.histograms,
     metadataCount: metadata.length,
+    ...(rawLabels === undefined || known === undefined ? {} : { rawLabels, known }),
   };
 }

@@ -135,6 +135,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestRoutesDep
         body,
         { contentType: headerValue(req.headers['content-type']), contentEncoding: headerValue(req.headers['content-encoding']) },
         config,
+        distributor.seriesLookup(tenant),
       );
       if (decoded.series.length === 0 && decoded.metadataCount === 0 && body.length > SUSPICIOUS_EMPTY_BODY_BYTES) {
         // A v2 body decoded as v1 yields an empty message (all fields unknown): worth one warning.
@@ -146,6 +147,7 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestRoutesDep
         histogramCount: decoded.histogramCount,
         exemplars: decoded.exemplars,
         metadata: decoded.metadata,
+        ...(decoded.rawLabels === undefined || decoded.known === undefined ? {} : { rawLabels: decoded.rawLabels, known: decoded.known }),
       });
       metrics?.observeOutcome(tenant, received, outcome, body.length);
       setWrittenHeaders(reply, outcome.samplesWritten, outcome.exemplarsWritten);

@@ -1,0 +1,88 @@
+/**
+ * Per-tenant cache of series that already passed validation, keyed by the raw bytes of their
+ * protobuf labels (see RawLabelsLookup in proto/write-request-decoder.ts). A hit hands the decoder
+ * the normalised (sorted, empty values dropped) labels and the series key, so a series a sender
+ * repeats every scrape is not UTF-8 decoded, validated, sorted and joined again.
+ *
+ * It never changes behaviour: validation is a pure function of the label bytes and the tenant's
+ * label limits, so a series enters only after passing validation, and a tenant's entries are
+ * dropped whenever those limits change. State-dependent limits (active series, targets) are
+ * still applied per request by the ActiveSeriesTracker.
+ */
+import type { Labels, TenantId } from '../common/types.js';
+import type { KnownLabels, RawLabelsLookup } from '../proto/write-request-decoder.js';
+import type { ValidationLimits } from './validate.js';
+
+/** Default bound of cached series per tenant. */
+export const DEFAULT_MAX_KNOWN_SERIES_PER_TENANT = 500_000;
+
+/** A validated series: normalised labels and their seriesKey. */
+export interface KnownSeries extends KnownLabels {
+  readonly labels: Labels;
+  readonly key: string;
+  /** Epoch of the tenant cache it was validated in (a hit from an older epoch is not trusted). */
+  readonly epoch: number;
+}
+
+/** One tenant's cache, valid for the label limits it was filled under. */
+export class TenantKnownSeries implements RawLabelsLookup<KnownSeries> {
+  private readonly _map = new Map<string, KnownSeries>();
+  private _names = -1;
+  private _nameLen = -1;
+  private _valueLen = -1;
+  /** Bumped whenever the label limits change. */
+  epoch = 0;
+  constructor(private readonly _max: number) {}
+
+  /** Drops every entry when `limits` differ from those the entries were validated under. */
+  checkLimits(limits: ValidationLimits): void {
+    if (limits.maxLabelNamesPerSeries === this._names && limits.maxLabelNameLength === this._nameLen && limits.maxLabelValueLength === this._valueLen) return;
+    this._map.clear();
+    this.epoch++;
+    this._names = limits.maxLabelNamesPerSeries;
+    this._nameLen = limits.maxLabelNameLength;
+    this._valueLen = limits.maxLabelValueLength;
+  }
+
+  get(raw: string): KnownSeries | undefined {
+    return this._map.get(raw);
+  }
+
+  /** Remembers a series that passed validation; past the bound, starts over (a miss only costs time). */
+  add(raw: string, labels: Labels, key: string): void {
+    if (this._map.size >= this._max) this._map.clear();
+    this._map.set(raw, { labels, key, epoch: this.epoch });
+  }
+
+  /** Entries cached. */
+  get size(): number {
+    return this._map.size;
+  }
+}
+
+/** Known-series caches of every tenant. */
+export class KnownSeriesCache {
+  private readonly _tenants = new Map<TenantId, TenantKnownSeries>();
+  constructor(private readonly _maxPerTenant: number = DEFAULT_MAX_KNOWN_SERIES_PER_TENANT) {}
+
+  /** The tenant's cache, emptied first if its label limits changed. */
+  forTenant(tenant: TenantId, limits: ValidationLimits): TenantKnownSeries {
+    let t = this._tenants.get(tenant);
+    if (t === undefined) {
+      t = new TenantKnownSeries(this._maxPerTenant);
+      this._tenants.set(tenant, t);
+    }
+    t.checkLimits(limits);
+    return t;
+  }
+
+  /** Forgets tenants for which `keep` is false (housekeeping). */
+  retain(keep: (tenant: TenantId) => boolean): void {
+    for (const tenant of this._tenants.keys()) if (!keep(tenant)) this._tenants.delete(tenant);
+  }
+
+  /** Series cached for a tenant (tests). */
+  size(tenant: TenantId): number {
+    return this._tenants.get(tenant)?.size ?? 0;
+  }
+}
