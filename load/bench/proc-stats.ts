@@ -61,11 +61,11 @@ export function processTree(pid: number): number[] {
     children.set(st.ppid, list);
   }
   const out: number[] = [];
-  const todo = [pid];
-  while (todo.length > 0) {
-    const p = todo.pop() as number;
+  const pending = [pid];
+  while (pending.length > 0) {
+    const p = pending.pop() as number;
     out.push(p);
-    for (const c of children.get(p) ?? []) todo.push(c);
+    for (const c of children.get(p) ?? []) pending.push(c);
   }
   return out;
 }

@@ -4,6 +4,7 @@
  * is an AppError rebuilt from the gRPC status and the server's `x-error-kind`/`x-error-code`
  * trailers (fromGrpc): a server that is down gives kind `unavailable`.
  */
+import { subBatch } from '../../common/sample-batch.js';
 import * as grpc from '@grpc/grpc-js';
 import { AppError, ErrorKind, fromGrpc, toAppError } from '../../common/errors.js';
 import type {
@@ -110,28 +111,6 @@ export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch, extras
           maxMetadataPerMetric: extras.maxMetadataPerMetric,
         }),
   };
-}
-
-/** Series `idx` of `batch` as a new batch (copies; values copied float64 → float64, bit-exact). */
-export function subBatch(batch: SampleBatch, idx: readonly number[]): SampleBatch {
-  let total = 0;
-  for (const s of idx) total += (batch.sampleStart[s + 1] as number) - (batch.sampleStart[s] as number);
-  const series = new Array<Labels>(idx.length);
-  const sampleStart = new Uint32Array(idx.length + 1);
-  const tsMs = new Float64Array(total);
-  const values = new Float64Array(total);
-  let at = 0;
-  for (let k = 0; k < idx.length; k++) {
-    const s = idx[k] as number;
-    const from = batch.sampleStart[s] as number;
-    const to = batch.sampleStart[s + 1] as number;
-    series[k] = batch.series[s] as Labels;
-    tsMs.set(batch.tsMs.subarray(from, to), at);
-    values.set(batch.values.subarray(from, to), at);
-    at += to - from;
-    sampleStart[k + 1] = at;
-  }
-  return { series, sampleStart, tsMs, values };
 }
 
 /** Creates a client; the channel connects lazily on the first call. `close()` releases it. */

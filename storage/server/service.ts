@@ -3,6 +3,7 @@
  * AppError becomes a gRPC status (via toGrpcCode), with the kind and code in trailing metadata so
  * the client rebuilds the same AppError (fromGrpc).
  */
+import { subBatch } from '../../common/sample-batch.js';
 import * as grpc from '@grpc/grpc-js';
 import { AppError, ErrorKind, badData, toAppError, toGrpcCode } from '../../common/errors.js';
 import type { Exemplar, Labels, Matcher, MatchType, SampleBatch, WriteExtras, WriteResult } from '../../common/types.js';
@@ -186,31 +187,11 @@ const NO_LABELS: Labels = [];
 function withoutRefSeries(batch: SampleBatch, refs: readonly number[]): { batch: SampleBatch; unknown: number[] } {
   const unknown: number[] = [];
   const keep: number[] = [];
-  let total = 0;
   for (let s = 0; s < batch.series.length; s++) {
     if ((refs[s] as number) !== 0) unknown.push(s);
-    else {
-      keep.push(s);
-      total += (batch.sampleStart[s + 1] as number) - (batch.sampleStart[s] as number);
-    }
+    else keep.push(s);
   }
-  const series = new Array<Labels>(keep.length);
-  const sampleStart = new Uint32Array(keep.length + 1);
-  const tsMs = new Float64Array(total);
-  const values = new Float64Array(total);
-  let at = 0;
-  for (let k = 0; k < keep.length; k++) {
-    const s = keep[k] as number;
-    const from = batch.sampleStart[s] as number;
-    const to = batch.sampleStart[s + 1] as number;
-    series[k] = batch.series[s] as Labels;
-    tsMs.set(batch.tsMs.subarray(from, to), at);
-    // Copied as float64 array to float64 array: bit-exact (no arithmetic on the values).
-    values.set(batch.values.subarray(from, to), at);
-    at += to - from;
-    sampleStart[k + 1] = at;
-  }
-  return { batch: { series, sampleStart, tsMs, values }, unknown };
+  return { batch: subBatch(batch, keep), unknown };
 }
 
 /** Labels as proto `Label` pairs. */
