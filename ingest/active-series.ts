@@ -29,9 +29,19 @@ function targetKeyOf(ls: Labels): string | null {
   return job === '' && instance === '' ? null : `${job}${SEP}${instance}`;
 }
 
+/**
+ * One active series. Callers may keep the record (ingest's known-series cache does) and hand it
+ * back to admit(), which then marks the series written without a map lookup; `alive` turns false
+ * when a sweep forgets the series, so a kept record is never trusted after that.
+ */
+export class ActiveRecord {
+  alive = true;
+  constructor(public lastMs: number) {}
+}
+
 class TenantActive {
-  /** seriesKey → last write time, ms. */
-  readonly series = new Map<string, number>();
+  /** seriesKey → its record. */
+  readonly series = new Map<string, ActiveRecord>();
   /** metric name → active series of it. */
   readonly perMetric = new Map<string, number>();
   /** `job\xffinstance` → last write time, ms. */
@@ -62,6 +72,8 @@ export class ActiveSeriesTracker {
    * `labels` must be normalised (sorted, no empty values). When `keysOut` is given, it receives
    * each series' seriesKey (index i for input series i) so later steps need not rebuild them.
    * `keysIn[i]`, when set, is taken as the seriesKey of series i instead of building it.
+   * `records`, when given, is read and written per series: a live record on input marks that
+   * series written without a lookup; on output it holds the record of every admitted series.
    */
   admit(
     tenant: TenantId,
@@ -71,6 +83,7 @@ export class ActiveSeriesTracker {
     rejections: Rejections,
     keysOut?: string[],
     keysIn?: readonly (string | undefined)[],
+    records?: (ActiveRecord | null)[],
   ): AdmitResult {
     const now = this._clock.nowMs();
     let t = this._tenants.get(tenant);
@@ -83,12 +96,20 @@ export class ActiveSeriesTracker {
     let refused = 0;
     for (let i = 0; i < labels.length; i++) {
       const ls = labels[i] as Labels;
+      const kept = records?.[i];
+      if (kept !== undefined && kept !== null && kept.alive && keysOut === undefined && limits.targetLimit <= 0) {
+        kept.lastMs = now;
+        keep[i] = 1;
+        continue;
+      }
       const key = keysIn?.[i] ?? seriesKey(ls);
       if (keysOut !== undefined) keysOut[i] = key;
       // Targets are tracked only under a target limit: skip building their keys otherwise.
       const targetKey = limits.targetLimit > 0 ? targetKeyOf(ls) : null;
-      if (t.series.has(key)) {
-        t.series.set(key, now);
+      const known = t.series.get(key);
+      if (known !== undefined) {
+        known.lastMs = now;
+        if (records !== undefined) records[i] = known;
         if (targetKey !== null) t.targets.set(targetKey, now);
         keep[i] = 1;
         continue;
@@ -99,7 +120,9 @@ export class ActiveSeriesTracker {
         refused++;
         continue;
       }
-      t.series.set(key, now);
+      const record = new ActiveRecord(now);
+      t.series.set(key, record);
+      if (records !== undefined) records[i] = record;
       const metric = getLabel(ls, METRIC_NAME);
       t.perMetric.set(metric, (t.perMetric.get(metric) ?? 0) + 1);
       if (targetKey !== null) t.targets.set(targetKey, now);
@@ -144,8 +167,9 @@ export class ActiveSeriesTracker {
     if (idleMs <= 0 || now - t.lastSweepMs < idleMs / 4) return;
     t.lastSweepMs = now;
     const cutoff = now - idleMs;
-    for (const [key, last] of t.series) {
-      if (last >= cutoff) continue;
+    for (const [key, record] of t.series) {
+      if (record.lastMs >= cutoff) continue;
+      record.alive = false;
       t.series.delete(key);
       const metric = getLabel(labelsFromKey(key), METRIC_NAME);
       const n = (t.perMetric.get(metric) ?? 1) - 1;

@@ -15,7 +15,7 @@ import type { StorageClient } from '../storage/client/index.js';
 import { ActiveSeriesTracker } from './active-series.js';
 import { validateExemplars, validateMetadata } from './extras.js';
 import { MAX_RETRY_AFTER_S, RateLimiter, RefusalCode, RequestRefusedError } from './limits.js';
-import { KnownSeriesCache, type KnownSeries, type TenantKnownSeries } from './series-cache.js';
+import { KnownSeries, KnownSeriesCache, type TenantKnownSeries } from './series-cache.js';
 import { Rejections, filterSampleTimes, keepSeries, validateBatch, type SampleTimeWindow } from './validate.js';
 
 /** What one push achieved. Storage failures are not outcomes: they reject the promise (AppError). */
@@ -138,27 +138,27 @@ export class Distributor {
     }
     const validated = validateBatch(req.batch, rejections, limits, knownIn);
     let batch = validated.batch;
-    // Series keys: from the cache for hits, built once here for newly validated series.
-    let keysIn: string[] | undefined;
+    // One KnownSeries per validated series: the cache hit, or a new entry (cached when its raw
+    // label bytes are known). It carries the key, active-series record and storage ref onwards.
+    let entries: KnownSeries[] | undefined;
     if (knownIn !== undefined && rawIn !== undefined && cache !== undefined) {
       const { inputIndex } = validated;
-      keysIn = new Array<string>(batch.series.length);
+      entries = new Array<KnownSeries>(batch.series.length);
       for (let k = 0; k < batch.series.length; k++) {
         const i = inputIndex[k] as number;
         const hit = knownIn[i];
         if (hit !== undefined) {
-          keysIn[k] = hit.key;
+          entries[k] = hit;
           continue;
         }
         const labels = batch.series[k] as Labels;
         const key = seriesKey(labels);
-        keysIn[k] = key;
         const raw = rawIn[i];
-        if (raw !== undefined) cache.add(raw, labels, key);
+        entries[k] = raw !== undefined ? cache.add(raw, labels, key) : new KnownSeries(labels, key, cache.epoch);
       }
     }
     const timed = filterSampleTimes(batch, window, rejections);
-    if (timed !== batch) keysIn = undefined; // series dropped: indices moved (rare)
+    if (timed !== batch) entries = undefined; // series dropped: indices moved (rare)
     batch = timed;
     if (req.histogramCount > 0) {
       rejections.add(
@@ -179,14 +179,23 @@ export class Distributor {
         retryAfterSeconds,
       );
     }
-    // Series keys, built once by the tracker and reused by the storage client's ref cache.
-    let keys: string[] = new Array<string>(batch.series.length);
     if (batch.series.length > 0) {
       const { sampleStart } = batch;
-      const admitted = this.activeSeries.admit(tenant, batch.series, (i) => (sampleStart[i + 1] as number) - (sampleStart[i] as number), limits, rejections, keys, keysIn);
-      if (admitted.refused > 0) {
-        batch = keepSeries(batch, admitted.keep);
-        keys = keys.filter((_, i) => admitted.keep[i] === 1);
+      const sampleCount = (i: number): number => (sampleStart[i + 1] as number) - (sampleStart[i] as number);
+      if (entries !== undefined) {
+        const known = entries;
+        const keysIn = known.map((e) => e.key);
+        const records = known.map((e) => e.active);
+        const admitted = this.activeSeries.admit(tenant, batch.series, sampleCount, limits, rejections, undefined, keysIn, records);
+        for (let k = 0; k < known.length; k++) if (admitted.keep[k] === 1) (known[k] as KnownSeries).active = records[k] ?? null;
+        if (admitted.refused > 0) {
+          batch = keepSeries(batch, admitted.keep);
+          entries = known.filter((_, k) => admitted.keep[k] === 1);
+        }
+      } else {
+        // Without the cache (rare): the storage client finds refs by key in its own map.
+        const admitted = this.activeSeries.admit(tenant, batch.series, sampleCount, limits, rejections);
+        if (admitted.refused > 0) batch = keepSeries(batch, admitted.keep);
       }
     }
     let samplesWritten = 0;
@@ -203,7 +212,7 @@ export class Distributor {
             maxMetadataPerMetric: limits.maxMetadataPerMetric,
           }
         : undefined;
-      const result = await this._deps.storage.write(tenant, batch, signal, extras, keys);
+      const result = await this._deps.storage.write(tenant, batch, signal, extras, entries);
       samplesWritten = result.samplesWritten;
       exemplarsWritten = result.exemplarsWritten ?? 0;
       metadataWritten = result.metadataWritten ?? 0;

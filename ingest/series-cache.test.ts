@@ -4,6 +4,8 @@ import type { Labels, SampleBatch, TenantId, WriteResult } from '../common/types
 import { decodeWriteRequest } from '../proto/write-request-decoder.js';
 import { encodeWriteRequest } from '../proto/write-request-encoder.js';
 import type { StorageClient } from '../storage/client/index.js';
+import type { SeriesRefSlot } from '../storage/client/index.js';
+import { seriesKey } from '../common/labels.js';
 import { Distributor, type WriteOutcome } from './distributor.js';
 import type { KnownSeries } from './series-cache.js';
 
@@ -20,14 +22,14 @@ interface Recorded {
 function recorder(): { storage: StorageClient; writes: Recorded[] } {
   const writes: Recorded[] = [];
   const storage = {
-    write: async (tenant: TenantId, b: SampleBatch, _s?: AbortSignal, _e?: unknown, keys?: readonly string[]): Promise<WriteResult> => {
+    write: async (tenant: TenantId, b: SampleBatch, _s?: AbortSignal, _e?: unknown, slots?: readonly SeriesRefSlot[]): Promise<WriteResult> => {
       writes.push({
         tenant,
         series: b.series.map((l) => [...l]),
         starts: [...b.sampleStart],
         ts: [...b.tsMs],
         bits: [...new Uint32Array(b.values.buffer, b.values.byteOffset, b.values.length * 2)],
-        keys: keys === undefined ? undefined : [...keys],
+        keys: slots === undefined ? undefined : slots.map((x) => x.key),
       });
       return { samplesWritten: b.tsMs.length, rejected: [] };
     },
@@ -75,7 +77,9 @@ describe('known-series cache', () => {
       const b = await push(dCache, 't', buf, true);
       expect(b).toEqual(a);
     }
-    expect(withCache.writes).toEqual(plain.writes);
+    // Same writes; with the cache every series also carries its slot, keyed by its seriesKey.
+    expect(withCache.writes.map((w) => ({ ...w, keys: undefined }))).toEqual(plain.writes);
+    for (const w of withCache.writes) expect(w.keys).toEqual(w.series.map((l) => seriesKey(l)));
     expect(plain.writes[0]?.series).toEqual([
       ['__name__', 'up', 'instance', 'h:1', 'job', 'a'],
       ['__name__', 'up', 'job', 'b'],

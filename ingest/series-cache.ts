@@ -11,17 +11,29 @@
  */
 import type { Labels, TenantId } from '../common/types.js';
 import type { KnownLabels, RawLabelsLookup } from '../proto/write-request-decoder.js';
+import type { SeriesRefSlot } from '../storage/client/index.js';
+import type { ActiveRecord } from './active-series.js';
 import type { ValidationLimits } from './validate.js';
 
 /** Default bound of cached series per tenant. */
 export const DEFAULT_MAX_KNOWN_SERIES_PER_TENANT = 500_000;
 
-/** A validated series: normalised labels and their seriesKey. */
-export interface KnownSeries extends KnownLabels {
-  readonly labels: Labels;
-  readonly key: string;
-  /** Epoch of the tenant cache it was validated in (a hit from an older epoch is not trusted). */
-  readonly epoch: number;
+/**
+ * A validated series: normalised labels and their seriesKey, plus what later steps learned about
+ * it, so a repeated series costs one lookup in all of ingest: its active-series record and its
+ * storage ref (it is the SeriesRefSlot the storage client keeps the ref in).
+ */
+export class KnownSeries implements KnownLabels, SeriesRefSlot {
+  /** Its ActiveSeriesTracker record once admitted (checked for `alive` before use). */
+  active: ActiveRecord | null = null;
+  ref = 0;
+  refInstance = '';
+  constructor(
+    readonly labels: Labels,
+    readonly key: string,
+    /** Epoch of the tenant cache it was validated in (a hit from an older epoch is not trusted). */
+    readonly epoch: number,
+  ) {}
 }
 
 /** One tenant's cache, valid for the label limits it was filled under. */
@@ -48,10 +60,12 @@ export class TenantKnownSeries implements RawLabelsLookup<KnownSeries> {
     return this._map.get(raw);
   }
 
-  /** Remembers a series that passed validation; past the bound, starts over (a miss only costs time). */
-  add(raw: string, labels: Labels, key: string): void {
+  /** Remembers a series that passed validation and returns its entry; past the bound, starts over (a miss only costs time). */
+  add(raw: string, labels: Labels, key: string): KnownSeries {
     if (this._map.size >= this._max) this._map.clear();
-    this._map.set(raw, { labels, key, epoch: this.epoch });
+    const entry = new KnownSeries(labels, key, this.epoch);
+    this._map.set(raw, entry);
+    return entry;
   }
 
   /** Entries cached. */

@@ -25,7 +25,7 @@ import type { MatcherMsg, SelectedSeriesMsg, SelectRequestMsg, SelectResponseMsg
 import { ERROR_CODE_KEY, ERROR_KIND_KEY, storageServiceDefinition as def } from '../rpc.js';
 import { decodeSelectedSeries } from './decode.js';
 import { SeriesRefCache, type PlannedRefs } from './series-refs.js';
-import type { ClientLookupOptions, StorageClient } from './storage-client.js';
+import type { ClientLookupOptions, SeriesRefSlot, StorageClient } from './storage-client.js';
 
 /** Options of createGrpcStorageClient. */
 export interface GrpcStorageClientOptions {
@@ -198,23 +198,28 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
   }
 
   return {
-    async write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras, seriesKeys?: readonly string[]): Promise<WriteResult> {
+    async write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras, slots?: readonly SeriesRefSlot[]): Promise<WriteResult> {
       // Not retried here: the caller (ingest → Prometheus) owns retries of writes.
       const deadline = deadlineIn(opts.timeoutMs);
-      const planned = refCache.plan(tenant, batch, seriesKeys);
+      const planned = refCache.plan(tenant, batch, slots);
       const res = await unaryOnce(def.Write, batchToWriteRequest(tenant, batch, extras, planned), deadline, signal);
       const unknown = res.unknownRefSeries ?? [];
-      refCache.learn(tenant, planned.keys, res.refsInstance ?? '', res.seriesRefs ?? [], unknown, planned.instance === (res.refsInstance ?? '') ? planned.refs : undefined);
+      refCache.learn(tenant, planned, res.refsInstance ?? '', res.seriesRefs ?? [], unknown);
       let samplesWritten = res.samplesWritten;
       const rejected = res.rejected.map((r) => ({ code: r.code, count: r.count, example: r.example }));
       if (unknown.length > 0) {
         // Storage did not know some refs (it restarted, or dropped the series): nothing of those
         // series was written, so send them again with their labels (which never fails this way).
         const again = subBatch(batch, unknown);
-        const plannedAgain: PlannedRefs = { keys: unknown.map((i) => planned.keys[i] as string), refs: new Array<number>(unknown.length).fill(0), instance: '' };
+        const plannedAgain: PlannedRefs = {
+          slots: unknown.map((i) => planned.slots[i] as SeriesRefSlot),
+          callerSlots: planned.callerSlots,
+          refs: new Array<number>(unknown.length).fill(0),
+          instance: '',
+        };
         const res2 = await unaryOnce(def.Write, batchToWriteRequest(tenant, again, undefined, plannedAgain), deadline, signal);
         if ((res2.unknownRefSeries ?? []).length > 0) throw new AppError(ErrorKind.Internal, 'storage-bad-response', 'storage answered series sent with labels as unknown refs');
-        refCache.learn(tenant, plannedAgain.keys, res2.refsInstance ?? '', res2.seriesRefs ?? [], []);
+        refCache.learn(tenant, plannedAgain, res2.refsInstance ?? '', res2.seriesRefs ?? [], []);
         samplesWritten += res2.samplesWritten;
         for (const r of res2.rejected) {
           const same = rejected.find((x) => x.code === r.code);

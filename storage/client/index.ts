@@ -3,6 +3,6 @@
  * `StorageClient` is the contract; `createGrpcStorageClient` talks to any server of
  * proto/storage/v1/storage.proto.
  */
-export type { StorageClient } from './storage-client.js';
+export type { SeriesRefSlot, StorageClient } from './storage-client.js';
 export { createGrpcStorageClient, type GrpcStorageClientOptions } from './client.js';
 export { registerStorageMetrics } from './metrics.js';

@@ -21,8 +21,7 @@ describe('SeriesRefCache', () => {
     const c = new SeriesRefCache();
     const b = batchOf(['a', 'b', 'c']);
     for (const [inst, refs, unknown] of steps) {
-      const p = c.plan('t', b);
-      c.learn('t', p.keys, inst, refs, unknown, p.instance === inst ? p.refs : undefined);
+      c.learn('t', c.plan('t', b), inst, refs, unknown);
     }
     const p = c.plan('t', b);
     expect([p.refs, p.instance]).toEqual([want, instance]);
@@ -30,16 +29,38 @@ describe('SeriesRefCache', () => {
     expect(c.plan('u', b).refs).toEqual([0, 0, 0]);
   });
 
-  it('uses caller keys when complete and stays within its bound', () => {
+  it('stays within its bound', () => {
     const c = new SeriesRefCache(2);
     const b = batchOf(['a', 'b', 'c']);
-    const keys = ['k-a', 'k-b', 'k-c'];
-    c.learn('t', keys, 'i1', [1, 2, 3], []);
+    c.learn('t', c.plan('t', b), 'i1', [1, 2, 3], []);
     expect(c.size('t')).toBeLessThanOrEqual(2);
-    const p = c.plan('t', b, keys);
-    expect(p.keys).toEqual(keys);
+    const p = c.plan('t', b);
+    expect(p.slots.map((s) => s.key)).toEqual(['__name__\xffa', '__name__\xffb', '__name__\xffc']);
     expect(p.refs.filter((r) => r !== 0).length).toBe(c.size('t'));
-    // Incomplete keys are ignored (built from labels instead).
-    expect(c.plan('t', b, ['x']).keys).toEqual(['__name__\xffa', '__name__\xffb', '__name__\xffc']);
+  });
+
+  it('keeps refs in caller slots, valid only for the instance that issued them', () => {
+    const c = new SeriesRefCache();
+    const b = batchOf(['a', 'b']);
+    const slots = [
+      { key: 'k-a', ref: 0, refInstance: '' },
+      { key: 'k-b', ref: 0, refInstance: '' },
+    ];
+    let p = c.plan('t', b, slots);
+    expect(p.refs).toEqual([0, 0]);
+    c.learn('t', p, 'i1', [5, 6], []);
+    expect(slots.map((s) => [s.ref, s.refInstance])).toEqual([[5, 'i1'], [6, 'i1']]);
+    // Caller slots do not fill the map.
+    expect(c.size('t')).toBe(0);
+    expect(c.plan('t', b, slots).refs).toEqual([5, 6]);
+    // Storage did not know ref 6: that slot is cleared and its series goes by labels next time.
+    p = c.plan('t', b, slots);
+    c.learn('t', p, 'i1', [5, 0], [1]);
+    expect(c.plan('t', b, slots).refs).toEqual([5, 0]);
+    // A new storage instance: old refs are stale, whatever the slots still hold.
+    c.learn('t', c.plan('t', batchOf([])), 'i2', [], []);
+    expect(c.plan('t', b, slots).refs).toEqual([0, 0]);
+    // Slots of the wrong length are ignored (map path).
+    expect(c.plan('t', b, slots.slice(0, 1)).callerSlots).toBe(false);
   });
 });

@@ -23,6 +23,18 @@ export interface ClientLookupOptions {
 }
 
 /**
+ * A caller-held record of one series for writes: its seriesKey and the storage ref last learned
+ * for it (`ref` 0 = none; valid only for storage instance `refInstance`). The client reads and
+ * updates it instead of looking the key up in its own ref map, so a caller that already found
+ * the series (ingest's known-series cache) pays no second lookup.
+ */
+export interface SeriesRefSlot {
+  readonly key: string;
+  ref: number;
+  refInstance: string;
+}
+
+/**
  * What ingest and query need from storage. Every method rejects only with an AppError
  * (transport failures become `unavailable`, deadlines `timeout`).
  */
@@ -30,10 +42,10 @@ export interface StorageClient {
   /**
    * Appends a batch (and, in the same call, exemplars and metadata with the tenant's bounds);
    * resolves once accepted samples are durable. Per-sample rejections are in the result.
-   * `seriesKeys`, when given, holds seriesKey(batch.series[i]) for every series (a caller that
-   * already built them saves the client doing it again).
+   * `slots`, when given, holds one SeriesRefSlot per series of the batch (its key must be
+   * seriesKey(batch.series[i])); the client then keeps that series' ref in the slot.
    */
-  write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras, seriesKeys?: readonly string[]): Promise<WriteResult>;
+  write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras, slots?: readonly SeriesRefSlot[]): Promise<WriteResult>;
   /**
    * Samples of every series matching all matchers within [startMs, endMs] (inclusive), decoded,
    * trimmed to the range, sorted by label set. Series with no sample in the range are omitted.
