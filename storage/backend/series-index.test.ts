@@ -46,3 +46,17 @@ describe('SeriesIndex.resolve', () => {
     expect(idx.seriesCount).toBe(5);
   });
 });
+
+describe('SeriesIndex.add', () => {
+  it('returns the labels as given, in an exact-size array of its own', () => {
+    const idx = new SeriesIndex();
+    const input = ['__name__', 'up', 'job', 'a'];
+    const a = idx.add(1, input);
+    const b = idx.add(2, ['__name__', 'up', 'job', 'b']);
+    expect(a).toEqual(input);
+    expect(a).not.toBe(input);
+    expect(a.length).toBe(4);
+    expect(b).toEqual(['__name__', 'up', 'job', 'b']);
+    expect([...idx.withValue('job', 'a')]).toEqual([1]);
+  });
+});

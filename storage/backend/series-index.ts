@@ -11,9 +11,19 @@ import { EMPTY_POSTINGS, intersectAll, PostingsBuilder, unionAll, without } from
  * value they reject from the rest (the universe when no other matcher narrows it).
  * Returned arrays are views or shared results: read-only, valid until the next `add`.
  */
+/** Postings of one label name or value, remembering the string it is filed under (for interning). */
+class LabelPostings extends PostingsBuilder {
+  constructor(
+    readonly label: string,
+    initial?: number,
+  ) {
+    super(initial);
+  }
+}
+
 export class SeriesIndex {
-  private readonly _values = new Map<string, Map<string, PostingsBuilder>>();
-  private readonly _byName = new Map<string, PostingsBuilder>();
+  private readonly _values = new Map<string, Map<string, LabelPostings>>();
+  private readonly _byName = new Map<string, LabelPostings>();
   private readonly _all = new PostingsBuilder(64);
 
   /** Number of indexed series. */
@@ -21,26 +31,36 @@ export class SeriesIndex {
     return this._all.length;
   }
 
-  /** Indexes series `id` (a non-negative integer below 2^32) with its label pairs. */
-  add(id: number, labels: Labels): void {
+  /**
+   * Indexes series `id` (a non-negative integer below 2^32) with its label pairs. Returns the same
+   * labels as an exact-size array of the index's own strings, so series sharing a name or value
+   * share one string (holding that array instead of `labels` saves memory per series).
+   */
+  add(id: number, labels: Labels): Labels {
     this._all.push(id);
+    const interned = new Array<string>(labels.length);
     for (let i = 0; i < labels.length; i += 2) {
       const name = labels[i] as string;
       const value = labels[i + 1] as string;
       let byValue = this._values.get(name);
-      if (byValue === undefined) {
+      let byName = this._byName.get(name);
+      if (byValue === undefined || byName === undefined) {
         byValue = new Map();
+        byName = new LabelPostings(name);
         this._values.set(name, byValue);
-        this._byName.set(name, new PostingsBuilder());
+        this._byName.set(name, byName);
       }
       let p = byValue.get(value);
       if (p === undefined) {
-        p = new PostingsBuilder(1);
+        p = new LabelPostings(value, 1);
         byValue.set(value, p);
       }
       p.push(id);
-      (this._byName.get(name) as PostingsBuilder).push(id);
+      byName.push(id);
+      interned[i] = byName.label;
+      interned[i + 1] = p.label;
     }
+    return interned;
   }
 
   /**
@@ -65,7 +85,7 @@ export class SeriesIndex {
       if (byValue === undefined || p === undefined) continue;
       p.removeAll(ids);
       if (p.length === 0) byValue.delete(value);
-      const byName = this._byName.get(name) as PostingsBuilder;
+      const byName = this._byName.get(name) as LabelPostings;
       byName.removeAll(ids);
       if (byName.length === 0) {
         this._byName.delete(name);

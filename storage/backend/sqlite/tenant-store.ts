@@ -54,7 +54,8 @@ class MemSeries {
   constructor(
     readonly id: number,
     readonly key: string,
-    readonly labels: Labels,
+    /** Replaced by the index's interned copy once the series is added. */
+    public labels: Labels,
   ) {}
 }
 
@@ -507,7 +508,7 @@ export class TenantStore {
   private _addSeries(ms: MemSeries): void {
     this._byKey.set(ms.key, ms);
     this._byId[ms.id] = ms;
-    this._index.add(ms.id, ms.labels);
+    ms.labels = this._index.add(ms.id, ms.labels);
   }
 
   /** Appends one committed sample (from WAL record `walId`) to the head, cutting the head into a chunk when full. */
