@@ -17,6 +17,7 @@ import { fastifyLoggerOptions, jsonLogger } from '../common/log.js';
 import { HttpMetrics, createRegistry } from '../common/metrics.js';
 import { ReloadingFile } from '../common/reloading-file.js';
 import type { Distributor } from '../ingest/distributor.js';
+import { DecodePool } from '../ingest/decode-pool.js';
 import { IngestMetrics, buildIngestServer, registerIngestRoutes } from '../ingest/server.js';
 import { QueryMetrics } from '../query/api/metrics.js';
 import { Engine } from '../query/promql/engine.js';
@@ -153,8 +154,11 @@ async function startHttp(config: Config, storage: StorageClient, tenancy: Tenanc
   };
   const registry = createRegistry();
   let distributor: Distributor | undefined;
+  const decodePool =
+    withIngest && config.ingest.decodeThreads > 0 ? new DecodePool({ threads: config.ingest.decodeThreads, maxDecompressedBytes: config.ingest.maxDecompressedBytes }) : undefined;
   const ingestDeps = {
     storage,
+    ...(decodePool === undefined ? {} : { decodePool }),
     config: config.ingest,
     overrides: tenancy.overrides,
     auth: tenancy.auth,
@@ -188,6 +192,8 @@ async function startHttp(config: Config, storage: StorageClient, tenancy: Tenanc
     app.get('/-/healthy', async () => 'healthy');
     app.get('/-/ready', async (_req, reply) => ((await storage.ready()) ? 'ready' : reply.code(503).send('not ready')));
   }
+  // Fastify runs onClose after in-flight requests completed: none still needs a decode thread.
+  if (decodePool !== undefined) app.addHook('onClose', async () => decodePool.close());
   await app.listen({ host: config.host, port: config.port });
   const sweep = setInterval(() => distributor?.sweep(), SWEEP_INTERVAL_MS);
   sweep.unref();

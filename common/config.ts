@@ -3,6 +3,7 @@
  * and environment variables. Only this module reads process.env.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 import { DEFAULT_LIMITS, checkLimits, parseLimitsBlock, type TenantLimits } from './limits.js';
@@ -20,6 +21,8 @@ export interface IngestConfig {
   readonly requireTenantHeader: boolean;
   /** Tenant used when the header is absent and not required. */
   readonly defaultTenant: string;
+  /** Threads that decompress and decode bodies; 0 = on the HTTP thread. Default: cores − 1, at most 4. */
+  readonly decodeThreads: number;
 }
 
 /** Query (Prometheus HTTP API) settings. */
@@ -94,6 +97,8 @@ export const DEFAULT_CONFIG: Config = {
     maxDecompressedBytes: 64 * 1024 * 1024,
     requireTenantHeader: false,
     defaultTenant: 'anonymous',
+    // One core is left to HTTP and storage; beyond 4 threads decoding is no longer the bottleneck.
+    decodeThreads: Math.max(0, Math.min(4, availableParallelism() - 1)),
   },
   query: {
     lookbackDeltaMs: 5 * 60_000,
@@ -142,6 +147,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'log.level', env: 'LOG_LEVEL', path: 'logLevel', kind: 'string', help: 'log level: debug, info, warn, error' },
   { flag: 'ingest.max-body-bytes', env: 'INGEST_MAX_BODY_BYTES', path: 'ingest.maxBodyBytes', kind: 'bytes', help: 'largest compressed remote-write body (413 above)' },
   { flag: 'ingest.max-decompressed-bytes', env: 'INGEST_MAX_DECOMPRESSED_BYTES', path: 'ingest.maxDecompressedBytes', kind: 'bytes', help: 'largest decompressed remote-write body (413 above)' },
+  { flag: 'ingest.decode-threads', env: 'INGEST_DECODE_THREADS', path: 'ingest.decodeThreads', kind: 'int', help: 'threads decompressing and decoding remote-write bodies (0 = on the HTTP thread; default cores − 1, at most 4)' },
   { flag: 'auth.require-tenant', env: 'REQUIRE_TENANT', path: 'requireTenant', kind: 'bool', help: 'reject requests without X-Scope-OrgID with 401 (else tenant "anonymous")' },
   { flag: 'query.lookback-delta', env: 'QUERY_LOOKBACK_DELTA', path: 'query.lookbackDeltaMs', kind: 'duration', help: 'lookback for instant-vector selection' },
   { flag: 'query.max-samples', env: 'QUERY_MAX_SAMPLES', path: 'query.maxSamples', kind: 'int', help: 'most samples one query may load (422 above)' },

@@ -162,16 +162,10 @@ export function decompressSnappy(body: Uint8Array, maxDecompressedBytes: number)
 }
 
 /**
- * Turns a raw remote-write body into a decoded v1 request: negotiate (415), cap the compressed size
- * (413), decompress (413/400), decode protobuf (400). Remote write 2.0 is answered with 415 for now
- * so v2 senders fall back to v1. `lookup` (known series by raw label bytes) is passed to the decoder.
+ * The checks made before any decoding: negotiate (415; remote write 2.0 is answered with 415 for
+ * now so v2 senders fall back to v1) and cap the compressed size (413).
  */
-export function decodeRemoteWriteBody<T extends KnownLabels = KnownLabels>(
-  body: Uint8Array,
-  headers: BodyHeaders,
-  limits: DecodeLimits,
-  lookup?: RawLabelsLookup<T>,
-): DecodedWriteRequest<T> {
+export function checkRemoteWriteBody(body: Uint8Array, headers: BodyHeaders, limits: DecodeLimits): void {
   const version = negotiate(headers);
   if (version === RemoteWriteVersion.V2) {
     throw unsupported('remote-write-v2-unsupported', `remote write 2.0 (proto=${V2_PROTO}) is not supported yet, send ${V1_PROTO}`);
@@ -183,5 +177,18 @@ export function decodeRemoteWriteBody<T extends KnownLabels = KnownLabels>(
       `request body is ${body.length} bytes, limit ${limits.maxBodyBytes} (ingest.maxBodyBytes) [err-body-too-large]`,
     );
   }
+}
+
+/**
+ * Turns a raw remote-write body into a decoded v1 request: checkRemoteWriteBody, decompress
+ * (413/400), decode protobuf (400). `lookup` (known series by raw label bytes) is passed to the decoder.
+ */
+export function decodeRemoteWriteBody<T extends KnownLabels = KnownLabels>(
+  body: Uint8Array,
+  headers: BodyHeaders,
+  limits: DecodeLimits,
+  lookup?: RawLabelsLookup<T>,
+): DecodedWriteRequest<T> {
+  checkRemoteWriteBody(body, headers, limits);
   return decodeWriteRequest(decompressSnappy(body, limits.maxDecompressedBytes), lookup);
 }

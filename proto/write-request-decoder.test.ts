@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../common/errors.js';
 import { isStaleNaNAt, wordsOf, type SampleBatch } from '../common/types.js';
 import { prometheusWriteRequestType } from './index.js';
-import { decodeWriteRequest, type DecodedWriteRequest } from './write-request-decoder.js';
+import { decodeWriteRequest, decodeWriteRequestColumns, resolveLabels, type DecodedWriteRequest, type KnownLabels, type RawLabelsLookup } from './write-request-decoder.js';
 import { encodeWriteRequest } from './write-request-encoder.js';
 
 // ---- deterministic generator ------------------------------------------------------------------
@@ -347,6 +347,78 @@ describe('malformed input', () => {
         expect(err).toBeInstanceOf(AppError);
         expect((err as AppError).code).toBe('bad-protobuf');
       }
+    }
+  });
+});
+
+describe('two-phase decode (columns on a worker, labels on the caller)', () => {
+  /** Both halves in a row; null when the columns half declines (labels not contiguous). */
+  function twoPhase(buf: Uint8Array, lookup?: RawLabelsLookup<KnownLabels>): DecodedWriteRequest | null {
+    const cols = decodeWriteRequestColumns(buf);
+    return cols === null ? null : resolveLabels(buf, cols, lookup);
+  }
+  /** A lookup that knows every other series of `buf` (by raw key), with marked labels. */
+  function halfKnown(buf: Uint8Array): RawLabelsLookup<KnownLabels> {
+    const map = new Map<string, KnownLabels>();
+    const first = decodeWriteRequest(buf, { get: () => undefined });
+    first.rawLabels?.forEach((raw, i) => {
+      if (raw !== undefined && i % 2 === 0) map.set(raw, { labels: ['__name__', `known-${i}`] });
+    });
+    return { get: (raw) => map.get(raw) };
+  }
+
+  it.each([
+    { name: 'empty request', seed: 1, series: 0, samples: 0, unknowns: false },
+    { name: 'many series', seed: 3, series: 500, samples: 5, unknowns: false },
+    { name: 'unknown fields everywhere', seed: 4, series: 200, samples: 4, unknowns: true },
+    { name: 'long series', seed: 5, series: 3, samples: 3000, unknowns: false },
+  ])('$name: equals the one-pass decode, with and without a lookup', ({ seed, series, samples, unknowns }) => {
+    const m = genModel(seed, series, samples);
+    m.exemplars = m.exemplars.map((_, i) => (i % 3 === 0 ? 1 : 0));
+    m.histograms = m.histograms.map((_, i) => (i % 5 === 0 ? 2 : 0));
+    m.metadata = 2;
+    const buf = buildWithWriter(m, unknowns);
+    const plain = twoPhase(buf);
+    expect(plain).toEqual(decodeWriteRequest(buf));
+    expectBitExact(plain as DecodedWriteRequest, m.batch);
+    const lookup = halfKnown(buf);
+    expect(twoPhase(buf, lookup)).toEqual(decodeWriteRequest(buf, lookup));
+  });
+
+  it('declines a request whose labels are not one run (a label after a sample)', () => {
+    const w = protobuf.Writer.create();
+    w.uint32((1 << 3) | 2).fork();
+    w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('__name__').uint32((2 << 3) | 2).string('up').ldelim();
+    w.uint32((2 << 3) | 2).fork().uint32((2 << 3) | 0).uint32(5).ldelim();
+    w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('job').uint32((2 << 3) | 2).string('x').ldelim();
+    w.ldelim();
+    const buf = w.finish();
+    expect(decodeWriteRequestColumns(buf)).toBeNull();
+    expect(decodeWriteRequest(buf).series).toEqual([['__name__', 'up', 'job', 'x']]);
+  });
+
+  it('random garbage: both halves fail exactly when the one-pass decode fails', () => {
+    const rand = rng(7);
+    for (let i = 0; i < 3000; i++) {
+      const buf = new Uint8Array(1 + Math.floor(rand() * 64));
+      for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(rand() * 256);
+      let want: DecodedWriteRequest | AppError;
+      try {
+        want = decodeWriteRequest(buf);
+      } catch (err) {
+        want = err as AppError;
+      }
+      let got: DecodedWriteRequest | AppError | null;
+      try {
+        got = twoPhase(buf);
+      } catch (err) {
+        got = err as AppError;
+      }
+      if (got === null) continue; // declined: the caller decodes in one pass
+      if (want instanceof AppError) {
+        expect(got).toBeInstanceOf(AppError);
+        expect((got as AppError).code).toBe('bad-protobuf');
+      } else expect(got).toEqual(want);
     }
   });
 });

@@ -135,6 +135,27 @@ interface State {
   /** Set by decodeTimeSeries when a lookup is given: raw key and hit of the series just decoded. */
   raw: string | undefined;
   hit: KnownLabels | undefined;
+  /** Columns-only mode (decodeWriteRequestColumns): labels are skipped; their byte run is recorded here. */
+  runs: LabelRuns | null;
+}
+
+/** Growable [start, end) pairs of every series' label run (columns-only mode). */
+class LabelRuns {
+  pairs = new Uint32Array(128);
+  n = 0;
+  /** False once some series had a Label field after a non-label field. */
+  contiguous = true;
+
+  push(start: number, end: number): void {
+    if (2 * this.n + 2 > this.pairs.length) {
+      const next = new Uint32Array(this.pairs.length * 2);
+      next.set(this.pairs);
+      this.pairs = next;
+    }
+    this.pairs[2 * this.n] = start;
+    this.pairs[2 * this.n + 1] = end;
+    this.n++;
+  }
 }
 
 /** Reads a length prefix and returns the end offset of the delimited payload, checked against `limit`. */
@@ -366,6 +387,34 @@ function decodeTimeSeries(s: State, end: number): Labels {
   const r = s.r;
   let runEnd = -1;
   const start = r.pos;
+  if (s.runs !== null) {
+    // Columns-only: note where the labels are and skip them; a later Label field makes the
+    // request non-contiguous (the caller then decodes it the ordinary way).
+    runEnd = labelRunEnd(s.buf, start, end);
+    s.runs.push(start, runEnd);
+    r.pos = runEnd;
+    while (r.pos < end) {
+      const tag = readTag(s);
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (wt === WIRE_LEN && field >= 1 && field <= 4) {
+        const subEnd = readEnd(s, end);
+        if (field === 1) {
+          s.runs.contiguous = false;
+          r.pos = subEnd;
+        } else if (field === 2) decodeSample(s, subEnd);
+        else if (field === 3) decodeExemplar(s, subEnd);
+        else {
+          s.histograms++;
+          r.pos = subEnd;
+        }
+        if (r.pos !== subEnd) throw malformed('embedded message overran its length');
+      } else {
+        skipField(s, wt, end);
+      }
+    }
+    return labels;
+  }
   if (s.lookup !== undefined) {
     s.raw = undefined;
     s.hit = undefined;
@@ -426,18 +475,105 @@ function decodeTimeSeries(s: State, end: number): Labels {
  * loops forever (every step advances, every length is bounds-checked).
  */
 export function decodeWriteRequest<T extends KnownLabels = KnownLabels>(buf: Uint8Array, lookup?: RawLabelsLookup<T>): DecodedWriteRequest<T> {
+  return decodeCore(buf, lookup, false) as DecodedWriteRequest<T>;
+}
+
+/**
+ * The first half of decodeWriteRequest, meant for a worker thread: samples, exemplars, metadata
+ * and histogram counts, with each series' labels left in the buffer as the byte run
+ * `[labelRuns[2i], labelRuns[2i + 1])` of its consecutive Label fields. `resolveLabels` on the
+ * same bytes finishes the job (label lookups need the caller's cache). Returns null when some
+ * series' labels are not one contiguous run (then use decodeWriteRequest). Every array is
+ * freshly allocated (transferable); throws like decodeWriteRequest.
+ */
+export function decodeWriteRequestColumns(buf: Uint8Array): ColumnarWriteRequest | null {
+  return decodeCore(buf, undefined, true) as ColumnarWriteRequest | null;
+}
+
+/** A WriteRequest decoded except for its labels (decodeWriteRequestColumns). */
+export interface ColumnarWriteRequest {
+  readonly sampleStart: Uint32Array;
+  readonly tsMs: Float64Array;
+  readonly values: Float64Array;
+  /** Label run of series i: bytes [labelRuns[2i], labelRuns[2i + 1]) of the decoded buffer. */
+  readonly labelRuns: Uint32Array;
+  readonly exemplars: DecodedExemplar[];
+  readonly metadata: MetricMetadata[];
+  readonly histogramCount: number;
+}
+
+/**
+ * The second half: labels of every series of `cols`, read from `buf` (the bytes given to
+ * decodeWriteRequestColumns), through `lookup` like decodeWriteRequest. The result equals
+ * `decodeWriteRequest(buf, lookup)`; `cols`' arrays are taken over, not copied.
+ */
+export function resolveLabels<T extends KnownLabels = KnownLabels>(buf: Uint8Array, cols: ColumnarWriteRequest, lookup?: RawLabelsLookup<T>): DecodedWriteRequest<T> {
+  const s = newState(buf, undefined, false);
+  const n = cols.sampleStart.length - 1;
+  if (cols.labelRuns.length < 2 * n) throw malformed('label runs do not match the series');
+  const series = new Array<Labels>(n);
+  const rawLabels: (string | undefined)[] | undefined = lookup === undefined ? undefined : new Array<string | undefined>(n);
+  const known: (T | undefined)[] | undefined = lookup === undefined ? undefined : new Array<T | undefined>(n);
+  const r = s.r;
+  try {
+    for (let i = 0; i < n; i++) {
+      const start = cols.labelRuns[2 * i] as number;
+      const end = cols.labelRuns[2 * i + 1] as number;
+      if (end > buf.length || start > end) throw malformed('label run out of range');
+      let raw: string | undefined;
+      let hit: T | undefined;
+      if (lookup !== undefined && end > start && s.latin1 !== null) {
+        raw = s.latin1(start, end);
+        hit = lookup.get(raw);
+      }
+      if (rawLabels !== undefined && known !== undefined) {
+        rawLabels[i] = raw;
+        known[i] = hit;
+      }
+      if (hit !== undefined) {
+        series[i] = hit.labels;
+        continue;
+      }
+      const labels: string[] = [];
+      r.pos = start;
+      while (r.pos < end) {
+        readTag(s);
+        const e = readEnd(s, end);
+        decodeLabel(s, e, labels);
+        if (r.pos !== e) throw malformed('embedded message overran its length');
+      }
+      series[i] = labels;
+    }
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw malformed(err instanceof Error ? err.message : String(err), err);
+  }
+  return {
+    series,
+    sampleStart: cols.sampleStart,
+    tsMs: cols.tsMs,
+    values: cols.values,
+    exemplarCount: cols.exemplars.length,
+    exemplars: cols.exemplars,
+    metadata: cols.metadata,
+    histogramCount: cols.histogramCount,
+    metadataCount: cols.metadata.length,
+    ...(rawLabels === undefined || known === undefined ? {} : { rawLabels, known }),
+  };
+}
+
+function newState(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | undefined, columnsOnly: boolean): State {
   // A Buffer view (no copy) gives us the fast native UTF-8 slicer.
   const nodeBuf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const slicers = nodeBuf as unknown as { utf8Slice?: (s: number, e: number) => string; latin1Slice?: (s: number, e: number) => string };
   const utf8Slice = slicers.utf8Slice;
   const latin1Slice = slicers.latin1Slice;
-  // A sample takes at least ~12 bytes on the wire in practice; start there and double as needed.
-  const cols = new Columns(Math.max(16, Math.min(1 << 20, (buf.length / 16) | 0)));
-  const s: State = {
+  return {
     r: protobuf.Reader.create(nodeBuf),
     buf: nodeBuf,
     utf8: typeof utf8Slice === 'function' ? utf8Slice.bind(nodeBuf) : null,
-    cols,
+    // A sample takes at least ~12 bytes on the wire in practice; start there and double as needed.
+    cols: new Columns(Math.max(16, Math.min(1 << 20, (buf.length / 16) | 0))),
     intern: new InternTable(),
     exemplars: [],
     histograms: 0,
@@ -446,13 +582,19 @@ export function decodeWriteRequest<T extends KnownLabels = KnownLabels>(buf: Uin
     lookup,
     raw: undefined,
     hit: undefined,
+    runs: columnsOnly ? new LabelRuns() : null,
   };
+}
+
+function decodeCore(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | undefined, columnsOnly: boolean): DecodedWriteRequest | ColumnarWriteRequest | null {
+  const s = newState(buf, lookup, columnsOnly);
+  const cols = s.cols;
   const rawLabels: (string | undefined)[] | undefined = lookup === undefined ? undefined : [];
-  const known: (T | undefined)[] | undefined = lookup === undefined ? undefined : [];
+  const known: (KnownLabels | undefined)[] | undefined = lookup === undefined ? undefined : [];
   const series: Labels[] = [];
   let starts = new Uint32Array(64);
   const metadata: MetricMetadata[] = [];
-  const len = nodeBuf.length;
+  const len = s.buf.length;
   const r = s.r;
   try {
     while (r.pos < len) {
@@ -472,7 +614,7 @@ export function decodeWriteRequest<T extends KnownLabels = KnownLabels>(buf: Uin
         if (r.pos !== end) throw malformed('embedded message overran its length');
         if (rawLabels !== undefined && known !== undefined) {
           rawLabels.push(s.raw);
-          known.push(s.hit as T | undefined);
+          known.push(s.hit);
         }
       } else if (field === 3 && wt === WIRE_LEN) {
         const end = readEnd(s, len);
@@ -488,6 +630,20 @@ export function decodeWriteRequest<T extends KnownLabels = KnownLabels>(buf: Uin
     throw malformed(err instanceof Error ? err.message : String(err), err);
   }
   starts[series.length] = cols.n;
+  const runs = s.runs;
+  if (runs !== null) {
+    if (!runs.contiguous) return null;
+    // Exact-length copies: these arrays are transferred to another thread whole.
+    return {
+      sampleStart: starts.slice(0, series.length + 1),
+      tsMs: cols.tsMs.slice(0, cols.n),
+      values: cols.values.slice(0, cols.n),
+      labelRuns: runs.pairs.slice(0, 2 * runs.n),
+      exemplars: s.exemplars,
+      metadata,
+      histogramCount: s.histograms,
+    };
+  }
   return {
     series,
     sampleStart: starts.subarray(0, series.length + 1),

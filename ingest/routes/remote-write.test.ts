@@ -10,7 +10,7 @@ import type { StorageClient } from '../../storage/client/index.js';
 import { buildIngestServer } from '../server.js';
 import type { FastifyInstance } from 'fastify';
 
-const CONFIG: IngestConfig = { maxBodyBytes: 64 * 1024, maxDecompressedBytes: 256 * 1024, requireTenantHeader: false, defaultTenant: 'anonymous' };
+const CONFIG: IngestConfig = { maxBodyBytes: 64 * 1024, maxDecompressedBytes: 256 * 1024, requireTenantHeader: false, defaultTenant: 'anonymous', decodeThreads: 0 };
 
 /** Series as the sender spells them: raw label pairs (order and empties preserved) and [t, v] samples. */
 type RawSeries = readonly [labels: string[], samples: ReadonlyArray<readonly [number, number]>];

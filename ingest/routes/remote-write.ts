@@ -12,7 +12,10 @@ import { Overrides } from '../../common/limits.js';
 import { requestTenants } from '../../common/tenant.js';
 import type { RejectedSamples, TenantId } from '../../common/types.js';
 import type { StorageClient } from '../../storage/client/index.js';
-import { decodeRemoteWriteBody } from '../decode.js';
+import { decodeWriteRequest, resolveLabels, type DecodedWriteRequest } from '../../proto/write-request-decoder.js';
+import { checkRemoteWriteBody, decodeRemoteWriteBody } from '../decode.js';
+import type { DecodePool } from '../decode-pool.js';
+import type { KnownSeries } from '../series-cache.js';
 import { Distributor, type WriteOutcome } from '../distributor.js';
 import { RequestRefusedError } from '../limits.js';
 import type { IngestMetrics, ReceivedCounts } from '../metrics.js';
@@ -31,6 +34,8 @@ export interface IngestRoutesDeps {
   readonly clock?: Clock;
   /** Receives the distributor built for these routes (e.g. to run its periodic sweep). */
   readonly onDistributor?: (d: Distributor) => void;
+  /** Decode threads for bodies; absent = decode on the request thread. */
+  readonly decodePool?: DecodePool;
 }
 
 const DEFAULT_OVERRIDES = new Overrides();
@@ -131,12 +136,17 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestRoutesDep
         deps.auth?.() ?? null,
         false,
       )[0] as TenantId;
-      const decoded = decodeRemoteWriteBody(
-        body,
-        { contentType: headerValue(req.headers['content-type']), contentEncoding: headerValue(req.headers['content-encoding']) },
-        config,
-        distributor.seriesLookup(tenant),
-      );
+      const headers = { contentType: headerValue(req.headers['content-type']), contentEncoding: headerValue(req.headers['content-encoding']) };
+      let decoded: DecodedWriteRequest<KnownSeries>;
+      const pool = deps.decodePool;
+      if (pool !== undefined && pool.size > 0) {
+        checkRemoteWriteBody(body, headers, config);
+        const { buf, cols } = await pool.decode(body);
+        const lookup = distributor.seriesLookup(tenant);
+        decoded = cols === null ? decodeWriteRequest(buf, lookup) : resolveLabels(buf, cols, lookup);
+      } else {
+        decoded = decodeRemoteWriteBody(body, headers, config, distributor.seriesLookup(tenant));
+      }
       if (decoded.series.length === 0 && decoded.metadataCount === 0 && body.length > SUSPICIOUS_EMPTY_BODY_BYTES) {
         // A v2 body decoded as v1 yields an empty message (all fields unknown): worth one warning.
         req.log.warn({ tenant, bodyBytes: body.length }, 'remote write body decoded to no series and no metadata; wrong protobuf message?');
