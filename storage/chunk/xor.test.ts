@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, InvariantError } from '../../common/errors.js';
 import { wordsOf } from '../../common/types.js';
-import { decodeXorChunk, xorChunkSampleCount, XorEncoder, XorIterator } from './xor.js';
+import { decodeXorChunk, decodeXorChunkRange, xorChunkSampleCount, XorEncoder, XorIterator } from './xor.js';
 
 /** Builds a Float64Array from a list of [hi, lo] word pairs or numbers. */
 function vals(list: readonly (number | readonly [number, number])[]): Float64Array {
@@ -220,5 +220,97 @@ describe('XorIterator', () => {
     expect([it1.t, it1.vHi, it1.vLo]).toEqual([10, ...STALE]);
     expect(it1.next()).toBe(true);
     expect(it1.next()).toBe(false);
+  });
+});
+
+/** Reference decode with the bit-by-bit XorIterator: samples with start ≤ t ≤ end, or the error code. */
+function iteratorDecode(data: Uint8Array, start: number, end: number): { ts: number[]; words: number[] } | string {
+  const it1 = new XorIterator();
+  const ts: number[] = [];
+  const words: number[] = [];
+  try {
+    it1.reset(data);
+    while (it1.next()) {
+      if (it1.t > end) break;
+      if (it1.t >= start) {
+        ts.push(it1.t);
+        words.push(it1.vLo, it1.vHi);
+      }
+    }
+  } catch (e) {
+    return (e as AppError).code;
+  }
+  return { ts, words };
+}
+
+const rangeTs = new Float64Array(70_000);
+const rangeVs = new Float64Array(70_000);
+function rangeDecode(data: Uint8Array, start: number, end: number): { ts: number[]; words: number[] } | string {
+  const big = rangeTs;
+  const out = rangeVs;
+  try {
+    const n = decodeXorChunkRange(data, start, end, big, out, 5);
+    return { ts: Array.from(big.subarray(5, 5 + n)), words: Array.from(wordsOf(out.subarray(5, 5 + n))) };
+  } catch (e) {
+    return (e as AppError).code;
+  }
+}
+
+describe('decodeXorChunkRange agrees with XorIterator', () => {
+  // Random chunks mixing every dod width and value window shape, including NaN payloads.
+  const r = lcg(7);
+  const chunks: Uint8Array[] = [];
+  for (let k = 0; k < 200; k++) {
+    const n = 1 + Math.floor(r() * 300);
+    const ts: number[] = [];
+    let t = Math.floor((r() - 0.5) * 2e12);
+    let d = 1 + Math.floor(r() * 30_000);
+    const list: (number | [number, number])[] = [];
+    for (let i = 0; i < n; i++) {
+      const kind = r();
+      if (kind < 0.5) {
+        // same delta: dod 0
+      } else if (kind < 0.7) d = Math.max(1, d + Math.floor((r() - 0.5) * 16_000));
+      else if (kind < 0.85) d = Math.max(1, d + Math.floor((r() - 0.5) * 130_000));
+      else if (kind < 0.95) d = Math.max(1, d + Math.floor((r() - 0.5) * 1_000_000));
+      else d = 1 + Math.floor(r() * 1e10);
+      t += d;
+      ts.push(t);
+      const vk = r();
+      if (vk < 0.05) list.push(STALE);
+      else if (vk < 0.1) list.push([Math.floor(r() * 2 ** 32), Math.floor(r() * 2 ** 32)]);
+      else if (vk < 0.4) list.push(i > 0 ? (list[i - 1] as number | [number, number]) : 1);
+      else list.push(Math.round(r() * 1000) / 8);
+    }
+    chunks.push(encode(ts, vals(list)));
+  }
+
+  it('decodes every chunk whole and over sub-ranges identically', () => {
+    for (const c of chunks) {
+      const all = iteratorDecode(c, -Infinity, Infinity);
+      expect(typeof all).toBe('object');
+      const ts = (all as { ts: number[] }).ts;
+      expect(rangeDecode(c, -Infinity, Infinity)).toEqual(all);
+      const a = ts[Math.floor(ts.length / 3)] as number;
+      const b = ts[Math.floor((2 * ts.length) / 3)] as number;
+      for (const [s, e] of [[a, b], [a + 1, b - 1], [b + 1, Infinity], [-Infinity, a - 1], [a, a]] as const) {
+        expect(rangeDecode(c, s, e)).toEqual(iteratorDecode(c, s, e));
+      }
+    }
+  });
+
+  it('fails like the iterator on truncated and bit-flipped chunks', () => {
+    for (const c of chunks.slice(0, 40)) {
+      for (let cut = 0; cut < c.length; cut += 3) {
+        const d = c.subarray(0, cut);
+        const want = iteratorDecode(d, -Infinity, Infinity);
+        expect(rangeDecode(d, -Infinity, Infinity), `cut ${cut}`).toEqual(want);
+      }
+      for (let bit = 16; bit < Math.min(c.length * 8, 400); bit += 5) {
+        const d = c.slice();
+        d[bit >>> 3] = (d[bit >>> 3] as number) ^ (0x80 >>> (bit & 7));
+        expect(rangeDecode(d, -Infinity, Infinity), `bit ${bit}`).toEqual(iteratorDecode(d, -Infinity, Infinity));
+      }
+    }
   });
 });

@@ -367,9 +367,6 @@ export function xorChunkSampleCount(data: Uint8Array): number {
   return ((data[0] as number) << 8) | (data[1] as number);
 }
 
-/** Reused across calls: decoding is synchronous, so one iterator suffices. */
-const sharedIterator = new XorIterator();
-
 /**
  * Decodes every sample of an XOR chunk into `tsOut` / `valuesOut` starting at `outOffset`
  * (earlier elements are left untouched) and returns the number written. Values are written
@@ -377,19 +374,189 @@ const sharedIterator = new XorIterator();
  * the outputs must have room for `xorChunkSampleCount(data)` samples after `outOffset`.
  */
 export function decodeXorChunk(data: Uint8Array, tsOut: Float64Array, valuesOut: Float64Array, outOffset: number): number {
-  const it = sharedIterator;
-  it.reset(data);
-  const n = it.count;
+  const n = xorChunkSampleCount(data);
   if (outOffset < 0 || outOffset + n > tsOut.length || outOffset + n > valuesOut.length) {
     throw new InvariantError(`decodeXorChunk: output too small for ${n} samples at offset ${outOffset}`);
   }
-  const words = new Uint32Array(valuesOut.buffer, valuesOut.byteOffset, valuesOut.length * 2);
+  return decodeXorChunkRange(data, -Infinity, Infinity, tsOut, valuesOut, outOffset);
+}
+
+/**
+ * Zero bytes after the chunk in the decode scratch buffer: more than one sample can read
+ * (≤ 145 bits), so bounds are checked once per sample instead of once per field.
+ */
+const PAD_BYTES = 32;
+/** Chunk bytes plus zero padding; decoding is synchronous, so one buffer serves every call. */
+let scratch = new Uint8Array(4096);
+/** Big-endian loads from `scratch` (V8 compiles DataView reads to single loads). */
+let scratchView = new DataView(scratch.buffer);
+
+/** Copies `data` into the zero-padded scratch buffer; returns a view over it. */
+function loadPadded(data: Uint8Array): DataView {
+  const len = data.length;
+  if (scratch.length < len + PAD_BYTES) {
+    scratch = new Uint8Array(Math.max(len + PAD_BYTES, scratch.length * 2));
+    scratchView = new DataView(scratch.buffer);
+  }
+  scratch.set(data);
+  scratch.fill(0, len, len + PAD_BYTES);
+  return scratchView;
+}
+
+/** The 32 bits starting at bit `pos` of the padded chunk, as an int32 (`>>> 0` for unsigned). */
+function peek32(dv: DataView, pos: number): number {
+  const b = pos >>> 3;
+  const s = pos & 7;
+  const w = dv.getInt32(b);
+  return s === 0 ? w : (w << s) | (dv.getUint8(b + 4) >>> (8 - s));
+}
+
+/** Word view of the last output array (callers decode many chunks into one array in a row). */
+let lastValues: Float64Array | null = null;
+let lastWords: Uint32Array = new Uint32Array(0);
+function wordsView(values: Float64Array): Uint32Array {
+  if (values !== lastValues) {
+    lastWords = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+    lastValues = values;
+  }
+  return lastWords;
+}
+
+/** Reads an unsigned LEB128 varint (at most 8 bytes) at bit `pos`; the new position goes to `varintEnd`. */
+let varintEnd = 0;
+function readUvarintAt(buf: DataView, pos: number): number {
+  let x = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    const b = peek32(buf, pos) >>> 24;
+    pos += 8;
+    x += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      varintEnd = pos;
+      return x;
+    }
+    mul *= 0x80;
+  }
+  throw chunkCorrupt('varint too long');
+}
+
+/**
+ * Decodes the samples of an XOR chunk with `startMs ≤ t ≤ endMs` into `tsOut` / `valuesOut` from
+ * `outOffset` on and returns how many were written. Decoding stops at the first sample after
+ * `endMs` (the rest of the chunk is not read); earlier samples are decoded but not stored. The
+ * outputs must have room for every sample of the chunk in range. Values are copied bit-exact as
+ * uint32 words. Throws `chunk-corrupt` on malformed data (as XorIterator does).
+ *
+ * Same format as XorIterator, read a 32-bit window at a time from a zero-padded copy of the chunk
+ * instead of bit by bit: several times faster, which matters since queries decode every chunk.
+ */
+export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: number, tsOut: Float64Array, valuesOut: Float64Array, outOffset: number): number {
+  const count = xorChunkSampleCount(data);
+  if (count === 0) return 0;
+  const len = data.length;
+  const buf = loadPadded(data);
+  const limit = len * 8;
+  const words = wordsView(valuesOut);
   let k = outOffset;
-  while (it.next()) {
-    tsOut[k] = it.t;
-    words[2 * k] = it.vLo;
-    words[2 * k + 1] = it.vHi;
+  // Sample 0: zigzag varint timestamp, raw value.
+  let pos = 16;
+  const z = readUvarintAt(buf, pos);
+  pos = varintEnd;
+  let t = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  if (!Number.isSafeInteger(t)) throw chunkCorrupt('first timestamp out of range');
+  let vHi = peek32(buf, pos) >>> 0;
+  let vLo = peek32(buf, pos + 32) >>> 0;
+  pos += 64;
+  if (pos > limit) throw chunkCorrupt('unexpected end of data');
+  if (t > endMs) return 0;
+  if (t >= startMs) {
+    tsOut[k] = t;
+    words[2 * k] = vLo;
+    words[2 * k + 1] = vHi;
     k++;
   }
-  return n;
+  let delta = 0;
+  let leading = NO_WINDOW;
+  let trailing = 0;
+  for (let read = 1; read < count; read++) {
+    let d: number;
+    if (read === 1) {
+      d = readUvarintAt(buf, pos);
+      pos = varintEnd;
+    } else {
+      // Delta-of-delta: '0' | '10'+14 | '110'+17 | '1110'+20 | '1111'+64 bits.
+      const w = peek32(buf, pos);
+      if (w >= 0) {
+        d = delta;
+        pos += 1;
+      } else if ((w & 0x40000000) === 0) {
+        d = delta + ((w << 2) >> 18);
+        pos += 16;
+      } else if ((w & 0x20000000) === 0) {
+        d = delta + ((w << 3) >> 15);
+        pos += 20;
+      } else if ((w & 0x10000000) === 0) {
+        d = delta + ((w << 4) >> 12);
+        pos += 24;
+      } else {
+        const hi = peek32(buf, pos + 4);
+        const lo = peek32(buf, pos + 36) >>> 0;
+        d = delta + (hi * TWO_POW_32 + lo);
+        pos += 68;
+      }
+    }
+    t += d;
+    if (d <= 0 || !Number.isSafeInteger(t)) throw chunkCorrupt(`timestamps not increasing at sample ${read}`);
+    delta = d;
+    // Value: '0' same | '10' + bits in the current window | '11' + 5-bit leading + 6-bit sig + bits.
+    const c = peek32(buf, pos);
+    if (c >= 0) {
+      pos += 1;
+    } else {
+      if ((c & 0x40000000) !== 0) {
+        leading = (c >>> 25) & 31;
+        let sig = (c >>> 19) & 63;
+        if (sig === 0) sig = 64;
+        trailing = 64 - leading - sig;
+        if (trailing < 0) throw chunkCorrupt(`bad xor window at sample ${read}`);
+        pos += 13;
+      } else {
+        if (leading === NO_WINDOW) throw chunkCorrupt(`xor window reused before being set at sample ${read}`);
+        pos += 2;
+      }
+      const sig = 64 - leading - trailing;
+      let mhi = 0;
+      let mlo: number;
+      if (sig > 32) {
+        mhi = peek32(buf, pos) >>> (64 - sig);
+        mlo = peek32(buf, pos + sig - 32) >>> 0;
+      } else {
+        mlo = peek32(buf, pos) >>> (32 - sig);
+      }
+      pos += sig;
+      let xhi: number;
+      let xlo: number;
+      if (trailing === 0) {
+        xhi = mhi;
+        xlo = mlo;
+      } else if (trailing < 32) {
+        xhi = (mhi << trailing) | (mlo >>> (32 - trailing));
+        xlo = mlo << trailing;
+      } else {
+        xhi = mlo << (trailing - 32);
+        xlo = 0;
+      }
+      vHi = (vHi ^ xhi) >>> 0;
+      vLo = (vLo ^ xlo) >>> 0;
+    }
+    if (pos > limit) throw chunkCorrupt('unexpected end of data');
+    if (t > endMs) break;
+    if (t >= startMs) {
+      tsOut[k] = t;
+      words[2 * k] = vLo;
+      words[2 * k + 1] = vHi;
+      k++;
+    }
+  }
+  return k - outOffset;
 }

@@ -21,9 +21,10 @@ import type {
   WriteExtras,
   WriteResult,
 } from '../../common/types.js';
-import type { MatcherMsg, SelectedSeriesMsg, SelectRequestMsg, SelectResponseMsg, WriteRequestMsg } from '../../proto/index.js';
+import type { MatcherMsg, SelectRequestMsg, WriteRequestMsg } from '../../proto/index.js';
 import { ERROR_CODE_KEY, ERROR_KIND_KEY, storageServiceDefinition as def } from '../rpc.js';
-import { decodeSelectedSeries } from './decode.js';
+import { SelectedSeriesDecoder } from './decode.js';
+import { LabelStringCache, parseSelectResponse } from './select-response.js';
 import { SeriesRefCache, type PlannedRefs } from './series-refs.js';
 import type { ClientLookupOptions, SeriesRefSlot, StorageClient } from './storage-client.js';
 
@@ -55,6 +56,14 @@ function fromServiceError(err: unknown): AppError {
   const e = err as Partial<grpc.ServiceError>;
   if (typeof e.code !== 'number') return toAppError(err);
   return fromGrpc(e.code, e.details ?? e.message ?? '', firstString(e.metadata, ERROR_KIND_KEY), firstString(e.metadata, ERROR_CODE_KEY));
+}
+
+/** HTTP/2 connection receive window of the client (see createGrpcStorageClient). */
+const SELECT_RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/** Identity deserializer: Select messages are parsed by parseSelectResponse. */
+function rawBytes(b: Buffer): Buffer {
+  return b;
 }
 
 function canceledError(): AppError {
@@ -119,6 +128,9 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
   const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': opts.maxMessageBytes,
+    // Receive window of the HTTP/2 connection: with the 64 KiB default, a large Select stream
+    // stalls on a WINDOW_UPDATE round trip every 64 KiB.
+    'grpc-node.flow_control_window': SELECT_RECEIVE_WINDOW_BYTES,
   });
 
   /** One unary attempt. */
@@ -159,14 +171,19 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
     return new Date(Date.now() + ms);
   }
 
-  /** Collects one Select stream. Rejects with a retryable `unavailable` only when no data arrived. */
-  function selectOnce(req: SelectRequestMsg, deadline: Date, signal: AbortSignal | undefined): Promise<SelectedSeriesMsg[]> {
-    return new Promise<SelectedSeriesMsg[]>((resolve, reject) => {
+  /**
+   * Collects one Select stream, decoding each message as it arrives (so decoding overlaps the
+   * storage side's work). Rejects with a retryable `unavailable` only when no data arrived.
+   */
+  function selectOnce(req: SelectRequestMsg, deadline: Date, signal: AbortSignal | undefined): Promise<SeriesSamples[]> {
+    return new Promise<SeriesSamples[]>((resolve, reject) => {
       if (signal?.aborted === true) {
         reject(canceledError());
         return;
       }
-      const out: SelectedSeriesMsg[] = [];
+      const decoder = new SelectedSeriesDecoder(req.startMs, req.endMs);
+      const strings = new LabelStringCache();
+      const out = decoder.out;
       let settled = false;
       let onAbort: (() => void) | undefined;
       const finish = (err: AppError | null): void => {
@@ -176,15 +193,22 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
         if (err === null) resolve(out);
         else reject(err);
       };
-      let call: grpc.ClientReadableStream<SelectResponseMsg>;
+      let call: grpc.ClientReadableStream<Buffer>;
       try {
-        call = client.makeServerStreamRequest(def.Select.path, def.Select.requestSerialize, def.Select.responseDeserialize, req, new grpc.Metadata(), { deadline });
+        // Raw message bytes: parseSelectResponse reads them without building message objects.
+        call = client.makeServerStreamRequest(def.Select.path, def.Select.requestSerialize, rawBytes, req, new grpc.Metadata(), { deadline });
       } catch (err) {
         finish(toAppError(err));
         return;
       }
-      call.on('data', (msg: SelectResponseMsg) => {
-        for (const s of msg.series) out.push(s);
+      call.on('data', (msg: Buffer) => {
+        if (settled) return;
+        try {
+          decoder.add(parseSelectResponse(msg, strings));
+        } catch (err) {
+          finish(toAppError(err));
+          call.cancel();
+        }
       });
       call.on('error', (err) => finish(fromServiceError(err)));
       call.on('status', (status: grpc.StatusObject) => {
@@ -266,12 +290,7 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
     async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
       const req = { tenant, matchers: toMatcherMsgs(matchers), startMs, endMs };
       const deadline = deadlineIn(opts.timeoutMs);
-      const series = await withRetry(() => selectOnce(req, deadline, signal), signal);
-      try {
-        return decodeSelectedSeries(series, startMs, endMs);
-      } catch (err) {
-        throw toAppError(err);
-      }
+      return withRetry(() => selectOnce(req, deadline, signal), signal);
     },
 
     async labelNames(tenant: TenantId, matchers: readonly Matcher[], o: ClientLookupOptions): Promise<string[]> {

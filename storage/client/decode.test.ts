@@ -3,7 +3,7 @@ import { setStaleNaNAt, wordsOf } from '../../common/types.js';
 import { ChunkEncoding } from '../backend/backend.js';
 import { encodeRawChunk } from '../chunk/raw.js';
 import { XorEncoder } from '../chunk/xor.js';
-import { decodeSelectedSeries, flatLabels, type DecodableChunk } from './decode.js';
+import { decodeSelectedSeries, flatLabels, SelectedSeriesDecoder, type DecodableChunk, type DecodableSeries } from './decode.js';
 
 function raw(ts: number[], vs: number[]): DecodableChunk {
   return { encoding: ChunkEncoding.RAW, data: encodeRawChunk(Float64Array.from(ts), Float64Array.from(vs), 0, ts.length) };
@@ -73,5 +73,42 @@ describe('decodeSelectedSeries', () => {
     ['empty', [], []],
   ] as const)('flatLabels %s', (_n, input, want) => {
     expect(flatLabels(input)).toEqual(want);
+  });
+});
+
+describe('SelectedSeriesDecoder', () => {
+  // Enough series and samples to fill several slabs; some series have nothing in range.
+  const series: DecodableSeries[] = [];
+  const want: { labels: string[]; ts: number[]; words: number[] }[] = [];
+  const start = 2_000;
+  const end = 9_000;
+  for (let k = 0; k < 600; k++) {
+    const chunks: DecodableChunk[] = [];
+    const ts: number[] = [];
+    const words: number[] = [];
+    for (let c = 0; c < 3; c++) {
+      const enc = new XorEncoder();
+      const vs = Float64Array.from({ length: 40 }, (_, i) => (k % 5 === 0 && i === 3 ? NaN : k * 100 + c * 40 + i));
+      if (k % 7 === 0) setStaleNaNAt(vs, 5);
+      const w = wordsOf(vs);
+      for (let i = 0; i < 40; i++) {
+        const t = (k % 11 === 0 ? 20_000 : 0) + c * 4_000 + i * 100;
+        enc.append(t, w, i);
+        if (t >= start && t <= end) {
+          ts.push(t);
+          words.push(w[2 * i]!, w[2 * i + 1]!);
+        }
+      }
+      chunks.push({ encoding: ChunkEncoding.XOR, data: enc.bytes() });
+    }
+    series.push({ labels: ['k', String(k)], chunks });
+    if (ts.length > 0) want.push({ labels: ['k', String(k)], ts, words });
+  }
+
+  it.each([1, 7, 600])('decodes added batches of %i series like one call, bit-exact', (per) => {
+    const d = new SelectedSeriesDecoder(start, end);
+    for (let i = 0; i < series.length; i += per) d.add(series.slice(i, i + per));
+    expect(d.out.map((s) => ({ labels: s.labels, ts: Array.from(s.tsMs), words: Array.from(wordsOf(s.values)) }))).toEqual(want);
+    expect(decodeSelectedSeries(series, start, end).map((s) => Array.from(s.tsMs))).toEqual(want.map((w) => w.ts));
   });
 });

@@ -6,7 +6,7 @@ import { AppError, ErrorKind } from '../../common/errors.js';
 import type { Labels, SeriesSamples, TimeMs } from '../../common/types.js';
 import { ChunkEncoding } from '../backend/backend.js';
 import { decodeRawChunk, rawChunkSampleCount } from '../chunk/raw.js';
-import { decodeXorChunk, xorChunkSampleCount } from '../chunk/xor.js';
+import { decodeXorChunkRange, xorChunkSampleCount } from '../chunk/xor.js';
 
 /** One label pair as the proto message `Label` carries it. */
 export interface LabelPair {
@@ -53,10 +53,8 @@ function sampleCount(chunk: DecodableChunk): number {
   }
 }
 
-/** Index of the first element of ts[0, n) that is ≥ t (ts ascending). */
-function lowerBound(ts: Float64Array, n: number, t: number): number {
-  let lo = 0;
-  let hi = n;
+/** Index of the first element of ts[lo, hi) that is ≥ t (ts ascending). */
+function lowerBound(ts: Float64Array, lo: number, hi: number, t: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((ts[mid] as number) < t) lo = mid + 1;
@@ -65,10 +63,8 @@ function lowerBound(ts: Float64Array, n: number, t: number): number {
   return lo;
 }
 
-/** Index of the first element of ts[0, n) that is > t (ts ascending). */
-function upperBound(ts: Float64Array, n: number, t: number): number {
-  let lo = 0;
-  let hi = n;
+/** Index of the first element of ts[lo, hi) that is > t (ts ascending). */
+function upperBound(ts: Float64Array, lo: number, hi: number, t: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((ts[mid] as number) <= t) lo = mid + 1;
@@ -78,32 +74,83 @@ function upperBound(ts: Float64Array, n: number, t: number): number {
 }
 
 /**
+ * Decodes the samples of one chunk with startMs ≤ t ≤ endMs into the outputs at `off` (room for
+ * every sample of the chunk is required) and returns how many were written.
+ */
+function decodeChunkRange(c: DecodableChunk, startMs: number, endMs: number, ts: Float64Array, vs: Float64Array, off: number): number {
+  if (c.encoding === ChunkEncoding.XOR) return decodeXorChunkRange(c.data, startMs, endMs, ts, vs, off);
+  if (c.encoding !== ChunkEncoding.RAW) sampleCount(c);
+  // RAW: decode whole, then keep the in-range run (samples ascending).
+  const n = decodeRawChunk(c.data, ts, vs, off);
+  const from = lowerBound(ts, off, off + n, startMs);
+  const to = upperBound(ts, from, off + n, endMs);
+  if (from > off && to > from) {
+    ts.copyWithin(off, from, to);
+    // Bit-exact: move the values as bytes (copyWithin on Float64Array copies raw bytes too).
+    vs.copyWithin(off, from, to);
+  }
+  return to > from ? to - from : 0;
+}
+
+/** Smallest and largest slab, samples: small selects stay cheap, big ones allocate rarely. */
+const MIN_SLAB = 1024;
+const MAX_SLAB = 65_536;
+
+/**
+ * Decodes selected series incrementally (batch by batch as a Select stream delivers them) into
+ * trimmed SeriesSamples. Samples of many series share one slab pair of Float64Arrays, each series a
+ * view, so a select of thousands of series allocates a few buffers instead of two per series.
+ */
+export class SelectedSeriesDecoder {
+  /** Decoded series, in the order they were added; series without samples in range are dropped. */
+  readonly out: SeriesSamples[] = [];
+  private _ts = new Float64Array(0);
+  private _vs = new Float64Array(0);
+  private _used = 0;
+  private _nextSlab = MIN_SLAB;
+
+  constructor(
+    private readonly _startMs: TimeMs,
+    private readonly _endMs: TimeMs,
+  ) {}
+
+  /** Decodes and appends `series`. Throws an internal AppError for an unknown encoding or a corrupt chunk. */
+  add(series: readonly DecodableSeries[]): void {
+    const startMs = this._startMs;
+    const endMs = this._endMs;
+    for (const s of series) {
+      const chunks = s.chunks;
+      let total = 0;
+      for (let i = 0; i < chunks.length; i++) total += sampleCount(chunks[i] as DecodableChunk);
+      if (total === 0) continue;
+      if (this._ts.length - this._used < total) {
+        const size = Math.max(total, this._nextSlab);
+        this._nextSlab = Math.min(MAX_SLAB, this._nextSlab * 2);
+        this._ts = new Float64Array(size);
+        this._vs = new Float64Array(size);
+        this._used = 0;
+      }
+      const ts = this._ts;
+      const vs = this._vs;
+      const base = this._used;
+      let n = base;
+      for (let i = 0; i < chunks.length; i++) n += decodeChunkRange(chunks[i] as DecodableChunk, startMs, endMs, ts, vs, n);
+      if (n === base) continue;
+      this._used = n;
+      this.out.push({ labels: flatLabels(s.labels), tsMs: ts.subarray(base, n), values: vs.subarray(base, n) });
+    }
+  }
+}
+
+/**
  * Decodes every series' chunks into one `tsMs`/`values` pair, keeps only samples with
  * startMs ≤ t ≤ endMs, and drops series left without samples. Order of the input is kept.
- * The returned arrays are views into buffers owned by the result (no sharing with the input).
+ * Chunks of a series must be in time order and not overlap. The returned arrays are views into
+ * buffers owned by the result (shared between its series, never with the input).
  * Throws an internal AppError for an unknown encoding or a corrupt chunk.
  */
 export function decodeSelectedSeries(series: readonly DecodableSeries[], startMs: TimeMs, endMs: TimeMs): SeriesSamples[] {
-  const out: SeriesSamples[] = [];
-  for (const s of series) {
-    let total = 0;
-    for (const c of s.chunks) total += sampleCount(c);
-    if (total === 0) continue;
-    const ts = new Float64Array(total);
-    const vs = new Float64Array(total);
-    let n = 0;
-    for (const c of s.chunks) {
-      n += c.encoding === ChunkEncoding.RAW ? decodeRawChunk(c.data, ts, vs, n) : decodeXorChunk(c.data, ts, vs, n);
-    }
-    const from = lowerBound(ts, n, startMs);
-    const to = upperBound(ts, n, endMs);
-    if (to <= from) continue;
-    const whole = from === 0 && to === total;
-    out.push({
-      labels: flatLabels(s.labels),
-      tsMs: whole ? ts : ts.subarray(from, to),
-      values: whole ? vs : vs.subarray(from, to),
-    });
-  }
-  return out;
+  const d = new SelectedSeriesDecoder(startMs, endMs);
+  d.add(series);
+  return d.out;
 }

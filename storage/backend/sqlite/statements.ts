@@ -47,6 +47,13 @@ export interface Statements {
   readonly insertChunk: Statement<[number, number, number, Buffer]>;
   /** Chunks of a series overlapping [start, end]: args (id, end, start, id, start, start). */
   readonly rangeChunks: Statement<[number, number, number, number, number, number], [number, number, Buffer]>;
+  /**
+   * Chunks overlapping [start, end] of many series at once: args (JSON array of series ids, end,
+   * start, start, start); rows [index in the array, min_t, max_t, data], grouped by index in array
+   * order and by min_t within a series (the plan scans the array, then the primary key; callers
+   * still check the order).
+   */
+  readonly rangeChunksMany: Statement<[string, number, number, number, number], [number, number, number, Buffer]>;
   readonly firstChunkMinT: Statement<[number], number>;
   readonly lastChunk: Statement<[number], [number, Buffer]>;
   /** Deletes chunks of a series that end before a cutoff: args (id, cutoff, cutoff). */
@@ -133,6 +140,14 @@ function prepare(db: Db): Statements {
          WHERE series_id = ? AND min_t <= ? AND max_t >= ?
            AND min_t >= coalesce((SELECT max(min_t) FROM chunks WHERE series_id = ? AND min_t <= ?), ?)
          ORDER BY min_t`,
+      )
+      .raw(),
+    // Same bounds as rangeChunks, per id of the array: one statement instead of one per series.
+    rangeChunksMany: db
+      .prepare<[string, number, number, number, number], [number, number, number, Buffer]>(
+        `SELECT j.key, c.min_t, c.max_t, c.data FROM json_each(?) AS j JOIN chunks AS c ON c.series_id = j.value
+         WHERE c.min_t <= ? AND c.max_t >= ?
+           AND c.min_t >= coalesce((SELECT max(min_t) FROM chunks WHERE series_id = j.value AND min_t <= ?), ?)`,
       )
       .raw(),
     firstChunkMinT: db.prepare<[number], number>('SELECT min_t FROM chunks WHERE series_id = ? ORDER BY min_t LIMIT 1').pluck(),

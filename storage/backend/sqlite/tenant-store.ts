@@ -131,6 +131,14 @@ const WAL_RECORDS_PER_DELETE = 4;
 const VACUUM_PAGES_PER_STEP = 1024;
 const EMPTY_BLOB = Buffer.alloc(0);
 
+/** Series ids per chunk-reading statement of select (bounds the JSON argument and the row batch). */
+const SELECT_IDS_PER_STATEMENT = 8192;
+
+/** A `chunks` row as the EncodedChunk select returns: the one place rows become chunks. */
+function chunkFromRow(minT: number, maxT: number, data: Buffer): EncodedChunk {
+  return { minTimeMs: minT, maxTimeMs: maxT, encoding: ChunkEncoding.XOR, data };
+}
+
 /**
  * Everything of one tenant: its SQLite database, the series map, the inverted index and the open
  * head chunks. All methods are synchronous; the backend serialises calls (single JS thread).
@@ -155,6 +163,12 @@ export class TenantStore {
   private _dirty: MemSeries[] = [];
   /** The running maintenance task (checkpoint or retention), if any. */
   private _task: MaintenanceTask | null = null;
+  /**
+   * Select's label-order cache: `_labelRank[id]` = 1 + position of the series in label order
+   * among the series that existed at the last rebuild (0: not ranked). Ids are never reused while
+   * the store is open and labels never change, so a rank stays valid until the series is dropped.
+   */
+  private _labelRank = new Uint32Array(0);
 
   // Planning scratch, reused by every commit (lifetime: one commit call).
   private _accT = new Float64Array(1024);
@@ -427,15 +441,12 @@ export class TenantStore {
    */
   select(matchers: readonly CompiledMatcher[], startMs: number, endMs: number): SelectedSeries[] {
     const list = this._matchingSeries(matchers, startMs, endMs);
-    list.sort((a, b) => compareLabels(a.labels, b.labels));
+    this._sortByLabels(list);
+    const persisted = this._persistedChunks(list, startMs, endMs);
     const out: SelectedSeries[] = [];
-    for (const ms of list) {
-      const chunks: EncodedChunk[] = [];
-      if (ms.persistedMaxT >= startMs) {
-        for (const row of this._st.rangeChunks.iterate(ms.id, endMs, startMs, ms.id, startMs, startMs)) {
-          chunks.push({ minTimeMs: row[0], maxTimeMs: row[1], encoding: ChunkEncoding.XOR, data: row[2] });
-        }
-      }
+    for (let i = 0; i < list.length; i++) {
+      const ms = list[i] as MemSeries;
+      const chunks: EncodedChunk[] = persisted[i] ?? [];
       for (const c of ms.unflushed) {
         if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) chunks.push({ ...c, data: c.data.slice() });
       }
@@ -445,6 +456,83 @@ export class TenantStore {
       }
       if (chunks.length > 0) out.push({ labels: ms.labels, chunks });
     }
+    return out;
+  }
+
+  /**
+   * Sorts series by labels, comparing cached label ranks instead of label strings where both
+   * series are ranked (ranks agree with the label order, so mixing the two comparisons is still
+   * one consistent order). Rebuilds the ranks when many of `list` are unranked and the rebuild
+   * (one sort of every series) costs at most a few times this sort.
+   */
+  private _sortByLabels(list: MemSeries[]): void {
+    if (list.length < 64) {
+      list.sort((a, b) => compareLabels(a.labels, b.labels));
+      return;
+    }
+    let rank = this._labelRank;
+    let unranked = 0;
+    for (const ms of list) if (ms.id >= rank.length || rank[ms.id] === 0) unranked++;
+    if (unranked * 8 > list.length && this._byKey.size <= 4 * list.length) {
+      this._rebuildLabelRanks();
+      rank = this._labelRank;
+      unranked = 0;
+    }
+    if (unranked === 0) {
+      list.sort((a, b) => (rank[a.id] as number) - (rank[b.id] as number));
+      return;
+    }
+    const len = rank.length;
+    list.sort((a, b) => {
+      const ra = a.id < len ? (rank[a.id] as number) : 0;
+      const rb = b.id < len ? (rank[b.id] as number) : 0;
+      return ra !== 0 && rb !== 0 ? ra - rb : compareLabels(a.labels, b.labels);
+    });
+  }
+
+  /** Ranks every live series by labels (see `_labelRank`). */
+  private _rebuildLabelRanks(): void {
+    const all = [...this._byKey.values()];
+    all.sort((a, b) => compareLabels(a.labels, b.labels));
+    const rank = new Uint32Array(this._nextId);
+    for (let i = 0; i < all.length; i++) rank[(all[i] as MemSeries).id] = i + 1;
+    this._labelRank = rank;
+  }
+
+  /**
+   * Persisted chunks overlapping [startMs, endMs] of each series of `list` (same index; undefined
+   * when none), in time order. Reads many series per SQLite statement (ids as a JSON array)
+   * instead of one statement per series, skipping series whose persisted span misses the range.
+   */
+  private _persistedChunks(list: readonly MemSeries[], startMs: number, endMs: number): (EncodedChunk[] | undefined)[] {
+    const out = new Array<EncodedChunk[] | undefined>(list.length);
+    const ids: number[] = [];
+    const at: number[] = [];
+    const flush = (): void => {
+      if (ids.length === 0) return;
+      const rows = this._st.rangeChunksMany.all(JSON.stringify(ids), endMs, startMs, startMs, startMs);
+      for (const row of rows) {
+        const idx = at[row[0]] as number;
+        const c = chunkFromRow(row[1], row[2], row[3]);
+        const cs = out[idx];
+        if (cs === undefined) out[idx] = [c];
+        else {
+          cs.push(c);
+          // The plan yields min_t order; sort only if SQLite ever chose otherwise.
+          if ((cs[cs.length - 2] as EncodedChunk).minTimeMs > c.minTimeMs) cs.sort((a, b) => a.minTimeMs - b.minTimeMs);
+        }
+      }
+      ids.length = 0;
+      at.length = 0;
+    };
+    for (let i = 0; i < list.length; i++) {
+      const ms = list[i] as MemSeries;
+      if (ms.persistedMaxT < startMs || ms.persistedMinT > endMs) continue;
+      ids.push(ms.id);
+      at.push(i);
+      if (ids.length >= SELECT_IDS_PER_STATEMENT) flush();
+    }
+    flush();
     return out;
   }
 
