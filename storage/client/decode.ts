@@ -6,6 +6,7 @@ import { AppError, ErrorKind } from '../../common/errors.js';
 import type { Labels, SeriesSamples, TimeMs } from '../../common/types.js';
 import { ChunkEncoding } from '../backend/backend.js';
 import { decodeRawChunk, rawChunkSampleCount } from '../chunk/raw.js';
+import { compactChunkSampleCount, decodeCompactChunk } from '../chunk/compact.js';
 import { decodeXorChunk, xorChunkSampleCount } from '../chunk/xor.js';
 
 /** One label pair as the proto message `Label` carries it. */
@@ -48,8 +49,22 @@ function sampleCount(chunk: DecodableChunk): number {
       return rawChunkSampleCount(chunk.data);
     case ChunkEncoding.XOR:
       return xorChunkSampleCount(chunk.data);
+    case ChunkEncoding.COMPACT:
+      return compactChunkSampleCount(chunk.data);
     default:
       throw new AppError(ErrorKind.Internal, 'chunk-encoding-unknown', `unknown chunk encoding ${chunk.encoding}`);
+  }
+}
+
+/** Decodes one chunk (encoding already checked by sampleCount) into ts/vs at `at`; returns its sample count. */
+function decodeChunk(c: DecodableChunk, ts: Float64Array, vs: Float64Array, at: number): number {
+  switch (c.encoding) {
+    case ChunkEncoding.RAW:
+      return decodeRawChunk(c.data, ts, vs, at);
+    case ChunkEncoding.COMPACT:
+      return decodeCompactChunk(c.data, ts, vs, at);
+    default:
+      return decodeXorChunk(c.data, ts, vs, at);
   }
 }
 
@@ -93,7 +108,7 @@ export function decodeSelectedSeries(series: readonly DecodableSeries[], startMs
     const vs = new Float64Array(total);
     let n = 0;
     for (const c of s.chunks) {
-      n += c.encoding === ChunkEncoding.RAW ? decodeRawChunk(c.data, ts, vs, n) : decodeXorChunk(c.data, ts, vs, n);
+      n += decodeChunk(c, ts, vs, n);
     }
     const from = lowerBound(ts, n, startMs);
     const to = upperBound(ts, n, endMs);
