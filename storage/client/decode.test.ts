@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { setStaleNaNAt, wordsOf } from '../../common/types.js';
 import { ChunkEncoding } from '../backend/backend.js';
 import { encodeRawChunk } from '../chunk/raw.js';
+import { encodeCompactChunk } from '../chunk/compact.js';
 import { XorEncoder } from '../chunk/xor.js';
 import { decodeSelectedSeries, flatLabels, SelectedSeriesDecoder, type DecodableChunk, type DecodableSeries } from './decode.js';
 
@@ -59,6 +60,18 @@ describe('decodeSelectedSeries', () => {
     const [got] = decodeSelectedSeries([{ labels: ['a', '1'], chunks }], 20, 145);
     expect(Array.from(got!.tsMs)).toEqual([20, 100, 115, 130, 145]);
     expect(Array.from(wordsOf(got!.values))).toEqual([...wordsOf(Float64Array.from([2])), ...words.subarray(0, 8)]);
+  });
+
+  it('decodes COMPACT chunks trimmed to the range, bit-exact, before an XOR head', () => {
+    const ts = Float64Array.from([0, 15, 30, 45, 60, 75]);
+    const vs = Float64Array.from([1, 2, 3, 4, 0, 6]);
+    setStaleNaNAt(vs, 4);
+    const compact = { encoding: ChunkEncoding.COMPACT, data: encodeCompactChunk(ts, vs, 0, 6) };
+    const enc = new XorEncoder();
+    enc.append(90, wordsOf(Float64Array.from([7])), 0);
+    const [got] = decodeSelectedSeries([{ labels: ['a', '1'], chunks: [compact, { encoding: ChunkEncoding.XOR, data: enc.bytes() }] }], 30, 90);
+    expect(Array.from(got!.tsMs)).toEqual([30, 45, 60, 75, 90]);
+    expect(Array.from(wordsOf(got!.values))).toEqual([...wordsOf(vs).subarray(4, 12), ...wordsOf(Float64Array.from([7]))]);
   });
 
   it('rejects an unknown encoding', () => {

@@ -6,6 +6,7 @@ import { AppError, ErrorKind } from '../../common/errors.js';
 import type { Labels, SeriesSamples, TimeMs } from '../../common/types.js';
 import { ChunkEncoding } from '../backend/backend.js';
 import { decodeRawChunk, rawChunkSampleCount } from '../chunk/raw.js';
+import { compactChunkSampleCount, decodeCompactChunk } from '../chunk/compact.js';
 import { decodeXorChunkRange, xorChunkSampleCount } from '../chunk/xor.js';
 
 /** One label pair as the proto message `Label` carries it. */
@@ -48,6 +49,8 @@ function sampleCount(chunk: DecodableChunk): number {
       return rawChunkSampleCount(chunk.data);
     case ChunkEncoding.XOR:
       return xorChunkSampleCount(chunk.data);
+    case ChunkEncoding.COMPACT:
+      return compactChunkSampleCount(chunk.data);
     default:
       throw new AppError(ErrorKind.Internal, 'chunk-encoding-unknown', `unknown chunk encoding ${chunk.encoding}`);
   }
@@ -79,9 +82,11 @@ function upperBound(ts: Float64Array, lo: number, hi: number, t: number): number
  */
 function decodeChunkRange(c: DecodableChunk, startMs: number, endMs: number, ts: Float64Array, vs: Float64Array, off: number): number {
   if (c.encoding === ChunkEncoding.XOR) return decodeXorChunkRange(c.data, startMs, endMs, ts, vs, off);
-  if (c.encoding !== ChunkEncoding.RAW) sampleCount(c);
-  // RAW: decode whole, then keep the in-range run (samples ascending).
-  const n = decodeRawChunk(c.data, ts, vs, off);
+  // RAW and COMPACT: decode whole, then keep the in-range run (samples ascending).
+  let n: number;
+  if (c.encoding === ChunkEncoding.COMPACT) n = decodeCompactChunk(c.data, ts, vs, off);
+  else if (c.encoding === ChunkEncoding.RAW) n = decodeRawChunk(c.data, ts, vs, off);
+  else return sampleCount(c); // throws chunk-encoding-unknown
   const from = lowerBound(ts, off, off + n, startMs);
   const to = upperBound(ts, from, off + n, endMs);
   if (from > off && to > from) {

@@ -7,7 +7,19 @@ import { ManualClock } from '../../../common/clock.js';
 import { labelsFromRecord, seriesKey } from '../../../common/labels.js';
 import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
 import { decodeXorChunk, xorChunkSampleCount, XorEncoder } from '../../chunk/xor.js';
-import type { SelectedSeries } from '../backend.js';
+import { compactChunkSampleCount, decodeCompactChunk } from '../../chunk/compact.js';
+
+/** Samples in a chunk of either encoding the SQLite backend returns. */
+function chunkSampleCount(c: EncodedChunk): number {
+  return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
+}
+
+/** Decodes a chunk of either encoding into ts/vs at `at`. */
+function decodeChunk(c: EncodedChunk, ts: Float64Array, vs: Float64Array, at: number): number {
+  return c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, at) : decodeXorChunk(c.data, ts, vs, at);
+}
+import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
+import { SCHEMA_VERSION } from './statements.js';
 import { SqliteBackend, type SqliteBackendOptions } from './sqlite-backend.js';
 import { TenantStore } from './tenant-store.js';
 import { encodeWalRecord } from './wal-record.js';
@@ -21,8 +33,9 @@ function tempDir(): string {
   return d;
 }
 
+/** Rows of one chunk each (rowChunks 1), so retention is observable chunk by chunk. */
 function openBackend(dataDir: string, extra: Partial<SqliteBackendOptions> = {}): SqliteBackend {
-  const b = SqliteBackend.open({ dataDir, checkpointIntervalMs: 0, retentionIntervalMs: 0, ...extra });
+  const b = SqliteBackend.open({ dataDir, checkpointIntervalMs: 0, retentionIntervalMs: 0, rowChunks: 1, ...extra });
   opened.push(b);
   return b;
 }
@@ -62,11 +75,11 @@ function batch(...series: [Labels, readonly number[]][]): SampleBatch {
 }
 
 function timestamps(s: SelectedSeries): number[] {
-  const n = s.chunks.reduce((acc, c) => acc + xorChunkSampleCount(c.data), 0);
+  const n = s.chunks.reduce((acc, c) => acc + chunkSampleCount(c), 0);
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);
   let off = 0;
-  for (const c of s.chunks) off += decodeXorChunk(c.data, ts, vs, off);
+  for (const c of s.chunks) off += decodeChunk(c, ts, vs, off);
   for (let i = 0; i < n; i++) expect(vs[i]).toBe((ts[i] as number) / 10);
   return Array.from(ts);
 }
@@ -151,7 +164,7 @@ describe('retention', () => {
 describe('checkpoint in steps', () => {
   it('bounds each transaction, interleaves writes, and recovers exactly after a crash between steps', async () => {
     const dir = join(tempDir(), 'tenant.db');
-    const store = new TenantStore(dir, { samplesPerChunk: 3, stepBudgetMs: 1e-9, keepFreeBytes: 0 });
+    const store = new TenantStore(dir, { samplesPerChunk: 3, rowChunks: 1, stepBudgetMs: 1e-9, keepFreeBytes: 0 });
     opened.push(store);
     const series = Array.from({ length: 200 }, (_, i) => L({ __name__: 'c', i: String(i) }));
     const want = new Map<string, number[]>();
@@ -166,7 +179,7 @@ describe('checkpoint in steps', () => {
     write([5, 6]);
     expect(store.step()).toBe(true);
     // Crash here: a second store opens the same file while the first never finished.
-    const crashed = new TenantStore(dir, { samplesPerChunk: 3, stepBudgetMs: 20, keepFreeBytes: 0 });
+    const crashed = new TenantStore(dir, { samplesPerChunk: 3, rowChunks: 1, stepBudgetMs: 20, keepFreeBytes: 0 });
     const got = new Map(crashed.select([], -Infinity, Infinity).map((s) => [seriesKey(s.labels), timestamps(s)]));
     crashed.close();
     expect(got).toEqual(want);
@@ -180,7 +193,7 @@ describe('checkpoint in steps', () => {
     store.checkpoint();
     expect(store.walBytes).toBe(0);
     store.close();
-    const reopened = new TenantStore(dir, { samplesPerChunk: 3, stepBudgetMs: 20, keepFreeBytes: 0 });
+    const reopened = new TenantStore(dir, { samplesPerChunk: 3, rowChunks: 1, stepBudgetMs: 20, keepFreeBytes: 0 });
     opened.push(reopened);
     expect(new Map(reopened.select([], -Infinity, Infinity).map((s) => [seriesKey(s.labels), timestamps(s)]))).toEqual(want);
   });
@@ -271,7 +284,9 @@ describe('schema version 1 files', () => {
     const b = openBackend(dir);
     expect(await dump(b)).toEqual(want);
     const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    // Version 3 added the encoding column: the old rows are XOR.
+    expect(check.prepare('SELECT DISTINCT enc FROM chunks').pluck().all()).toEqual([ChunkEncoding.XOR]);
     expect(check.prepare('SELECT series_id, chunk_min_t, chunk_max_t FROM head ORDER BY series_id').raw().all()).toEqual([
       [1, 0, 50],
       [2, null, null],
@@ -281,5 +296,49 @@ describe('schema version 1 files', () => {
     const b2 = openBackend(dir);
     expect(await dump(b2)).toEqual(want);
     expect(await b2.append('t', batch([A, [70, 80]]))).toEqual({ samplesWritten: 2, rejected: [] });
+  });
+});
+
+describe('schema version 2 files', () => {
+  it('rebuilds the chunks table of a version 2 file (rowid, encoding column) and reads its XOR chunks', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'tenants', 't.db');
+    SqliteBackend.open({ dataDir: dir, checkpointIntervalMs: 0 }).close().catch(() => undefined);
+    rmSync(path, { force: true });
+    const db = new Database(path);
+    db.exec(`CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+      CREATE TABLE chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, min_t)) WITHOUT ROWID;
+      CREATE TABLE wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+      CREATE TABLE head (series_id INTEGER PRIMARY KEY, data BLOB NOT NULL, chunk_min_t INTEGER, chunk_max_t INTEGER, last_lo INTEGER, last_hi INTEGER);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+      PRAGMA user_version = 2;`);
+    const values = (ts: number[]): Float64Array => new Float64Array(ts.map((t) => t / 10));
+    const chunk = (ts: number[]): Buffer => {
+      const enc = new XorEncoder();
+      const v = values(ts);
+      ts.forEach((t, i) => enc.append(t, wordsOf(v), i));
+      return Buffer.from(enc.bytes());
+    };
+    const A = L({ __name__: 'a' });
+    db.prepare('INSERT INTO series VALUES (?, ?)').run(1, seriesKey(A));
+    db.prepare('INSERT INTO chunks VALUES (?, ?, ?, ?)').run(1, 0, 20, chunk([0, 10, 20]));
+    db.prepare('INSERT INTO chunks VALUES (?, ?, ?, ?)').run(1, 30, 50, chunk([30, 40, 50]));
+    const last = wordsOf(values([50]));
+    db.prepare('INSERT INTO head VALUES (?, ?, ?, ?, ?, ?)').run(1, chunk([60]), 0, 50, last[0], last[1]);
+    db.close();
+
+    const want = { [seriesKey(A)]: [0, 10, 20, 30, 40, 50, 60] };
+    const b = openBackend(dir);
+    expect(await dump(b)).toEqual(want);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(check.prepare('SELECT id, series_id, min_t, enc FROM chunks ORDER BY id').raw().all()).toEqual([
+      [1, 1, 0, ChunkEncoding.XOR],
+      [2, 1, 30, ChunkEncoding.XOR],
+    ]);
+    check.close();
+    expect(await b.append('t', batch([A, [70, 80]]))).toEqual({ samplesWritten: 2, rejected: [] });
+    await b.close();
+    expect(await dump(openBackend(dir))).toEqual({ [seriesKey(A)]: [0, 10, 20, 30, 40, 50, 60, 70, 80] });
   });
 });

@@ -7,7 +7,18 @@ import { AppError } from '../../../common/errors.js';
 import { labelsFromRecord } from '../../../common/labels.js';
 import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
 import { decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
-import { ChunkEncoding, type SelectedSeries } from '../backend.js';
+import { compactChunkSampleCount, decodeCompactChunk } from '../../chunk/compact.js';
+
+/** Samples in a chunk of either encoding the SQLite backend returns. */
+function chunkSampleCount(c: EncodedChunk): number {
+  return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
+}
+
+/** Decodes a chunk of either encoding into ts/vs at `at`. */
+function decodeChunk(c: EncodedChunk, ts: Float64Array, vs: Float64Array, at: number): number {
+  return c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, at) : decodeXorChunk(c.data, ts, vs, at);
+}
+import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
 import { SqliteBackend } from './sqlite-backend.js';
 
 const STALE: readonly [number, number] = [0x7ff00000, 0x00000002];
@@ -22,7 +33,7 @@ function tempDir(): string {
   return d;
 }
 
-function openBackend(dataDir: string, extra: { samplesPerChunk?: number; maxWalBytes?: number } = {}): SqliteBackend {
+function openBackend(dataDir: string, extra: { samplesPerChunk?: number; maxWalBytes?: number; rowChunks?: number } = {}): SqliteBackend {
   const b = SqliteBackend.open({ dataDir, checkpointIntervalMs: 0, ...extra });
   open.push(b);
   return b;
@@ -62,15 +73,16 @@ function batch(...series: [Labels, readonly number[], readonly V[]][]): SampleBa
 
 /** Decodes every chunk of a selected series into flat arrays (checking time order). */
 function decode(s: SelectedSeries): { ts: number[]; words: number[] } {
-  const n = s.chunks.reduce((acc, c) => acc + xorChunkSampleCount(c.data), 0);
+  const n = s.chunks.reduce((acc, c) => acc + chunkSampleCount(c), 0);
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);
   let off = 0;
   let prevMax = -Infinity;
   for (const c of s.chunks) {
-    expect(c.encoding).toBe(ChunkEncoding.XOR);
+    // Open and cut chunks are XOR (as appended); persisted rows are COMPACT.
+    expect([ChunkEncoding.XOR, ChunkEncoding.COMPACT]).toContain(c.encoding);
     expect(c.minTimeMs).toBeGreaterThan(prevMax);
-    const got = decodeXorChunk(c.data, ts, vs, off);
+    const got = decodeChunk(c, ts, vs, off);
     expect(ts[off]).toBe(c.minTimeMs);
     expect(ts[off + got - 1]).toBe(c.maxTimeMs);
     prevMax = c.maxTimeMs;
@@ -125,13 +137,34 @@ describe('append and select', () => {
     expect(b.stats().chunksFlushed).toBe(0); // cut chunks are written by the next transaction
     b.checkpoint();
     expect(b.stats().chunksFlushed).toBe(2);
-    // Range restriction: only chunks overlapping [130s, 135s], the persisted one included.
+    // The two cut chunks flushed together became one compact row [0, 239s]; range restriction
+    // returns the rows overlapping the range, then the head.
     sel = await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 130_000, 135_000);
-    expect(sel[0]!.chunks.map((c) => c.minTimeMs)).toEqual([120_000]);
-    sel = await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 119_000, 120_000);
-    expect(sel[0]!.chunks.map((c) => c.minTimeMs)).toEqual([0, 120_000]);
+    expect(sel[0]!.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, c.encoding])).toEqual([[0, 239_000, ChunkEncoding.COMPACT]]);
+    sel = await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 239_000, 240_000);
+    expect(sel[0]!.chunks.map((c) => c.minTimeMs)).toEqual([0, 240_000]);
+    expect(decode((await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 0, 1e9))[0]!).ts).toEqual(ts);
     sel = await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 300_000, 400_000);
     expect(sel).toEqual([]);
+  });
+
+  it('merges chunks flushed together into rows of at most rowChunks chunks, values bit-exact', async () => {
+    const b = openBackend(tempDir(), { samplesPerChunk: 4, rowChunks: 2 });
+    const ts = Array.from({ length: 21 }, (_, i) => i * 10);
+    const vs: V[] = ts.map((t, i) => (i === 7 ? STALE : i % 5 === 0 ? t / 3 : t));
+    await b.append('t', batch([L({ __name__: 'r' }), ts, vs]));
+    b.checkpoint();
+    const sel = await b.select('t', [m(MatchType.EQ, '__name__', 'r')], 0, 1e9);
+    // Five cut chunks of 4 → rows of 8, 8, 4 samples, then the 1-sample head.
+    expect(sel[0]!.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, chunkSampleCount(c), c.encoding])).toEqual([
+      [0, 70, 8, ChunkEncoding.COMPACT],
+      [80, 150, 8, ChunkEncoding.COMPACT],
+      [160, 190, 4, ChunkEncoding.COMPACT],
+      [200, 200, 1, ChunkEncoding.XOR],
+    ]);
+    const got = decode(sel[0]!);
+    expect(got.ts).toEqual(ts);
+    expect(got.words).toEqual(wordsFor(vs));
   });
 
   it('honours a custom samplesPerChunk', async () => {
@@ -139,7 +172,7 @@ describe('append and select', () => {
     const ts = Array.from({ length: 10 }, (_, i) => i);
     await b.append('t', batch([L({ __name__: 'x' }), ts, ts]));
     const sel = await b.select('t', [m(MatchType.EQ, '__name__', 'x')], 0, 100);
-    expect(sel[0]!.chunks.map((c) => xorChunkSampleCount(c.data))).toEqual([4, 4, 2]);
+    expect(sel[0]!.chunks.map((c) => chunkSampleCount(c))).toEqual([4, 4, 2]);
   });
 });
 

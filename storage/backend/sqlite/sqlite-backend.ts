@@ -78,7 +78,7 @@ import type {
 import { systemClock, type Clock } from '../../../common/clock.js';
 import type { Backend, ExtrasResult, LookupOptions, RefBackend, RefBatch, RefWriteResult, SelectedSeries } from '../backend.js';
 import { ExtrasStore } from './extras-store.js';
-import { TenantStore, type CommitRefs, type TenantStoreStats } from './tenant-store.js';
+import { DEFAULT_ROW_CHUNKS, TenantStore, type CommitRefs, type TenantStoreStats } from './tenant-store.js';
 
 /** Options of SqliteBackend.open. */
 export interface SqliteBackendOptions {
@@ -90,6 +90,8 @@ export interface SqliteBackendOptions {
   readonly maxWalBytes?: number;
   /** Samples per chunk before the head is cut (default 120, as Prometheus). */
   readonly samplesPerChunk?: number;
+  /** Cut chunks flushed together are merged into one persisted row of up to this many chunks (default 4). */
+  readonly rowChunks?: number;
   /**
    * Keep data this long, ms (Prometheus --storage.tsdb.retention.time); older whole chunks are
    * deleted and series left without data dropped. 0 (default here) = keep forever.
@@ -144,6 +146,7 @@ export class SqliteBackend implements Backend, RefBackend {
   private readonly _tenantsDir: string;
   private readonly _maxWalBytes: number;
   private readonly _samplesPerChunk: number;
+  private readonly _rowChunks: number;
   private readonly _slots = new Map<TenantId, TenantSlot>();
   private _closed = false;
   private _flushScheduled = false;
@@ -162,6 +165,7 @@ export class SqliteBackend implements Backend, RefBackend {
     this._tenantsDir = join(opts.dataDir, 'tenants');
     this._maxWalBytes = opts.maxWalBytes ?? 64 * 1024 * 1024;
     this._samplesPerChunk = opts.samplesPerChunk ?? 120;
+    this._rowChunks = Math.max(1, Math.floor(opts.rowChunks ?? DEFAULT_ROW_CHUNKS));
     if (!(this._samplesPerChunk >= 1 && this._samplesPerChunk <= 0xffff)) {
       throw new AppError(ErrorKind.Internal, 'invalid-config', `samplesPerChunk ${this._samplesPerChunk} out of range 1..65535`);
     }
@@ -392,7 +396,7 @@ export class SqliteBackend implements Backend, RefBackend {
     if (!create && !existsSync(path)) return null;
     let store: TenantStore;
     try {
-      store = new TenantStore(path, { samplesPerChunk: this._samplesPerChunk, stepBudgetMs: this._stepBudgetMs, keepFreeBytes: 2 * this._maxWalBytes });
+      store = new TenantStore(path, { samplesPerChunk: this._samplesPerChunk, rowChunks: this._rowChunks, stepBudgetMs: this._stepBudgetMs, keepFreeBytes: 2 * this._maxWalBytes });
     } catch (err) {
       if (err instanceof AppError) throw err;
       throw new AppError(ErrorKind.Unavailable, 'storage-open-failed', `cannot open tenant database: ${(err as Error).message} [err-storage-open-failed]`, {

@@ -9,27 +9,39 @@ import type { Database as Db, Statement } from 'better-sqlite3';
  * - 2: `head` rows are per-series state rows (see tenant-store.ts): the head snapshot plus the
  *   span and last value of the persisted chunks, written in the same transaction as the series'
  *   chunks, so recovery is one scan of `head` instead of two chunk queries per series.
+ * - 3: `chunks` is a rowid table (rows appended in time order, so its pages stay full; a WITHOUT
+ *   ROWID table keyed by series filled pages only ~60 % as each checkpoint inserted into every
+ *   series' key range) with a unique index on (series_id, min_t), and `chunks.enc` names each
+ *   row's encoding (ChunkEncoding: 2 = XOR, 3 = COMPACT). Older files are rebuilt at open (a
+ *   one-time copy of their chunks, all XOR).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (
-  series_id INTEGER NOT NULL,
-  min_t INTEGER NOT NULL,
-  max_t INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  PRIMARY KEY (series_id, min_t)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS head (
+/** DDL of the per-series state table named `name` (also used to rewrite it compactly, see TenantStore.vacuum). */
+export function headTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
   series_id INTEGER PRIMARY KEY,
   data BLOB NOT NULL,
   chunk_min_t INTEGER,
   chunk_max_t INTEGER,
   last_lo INTEGER,
   last_hi INTEGER
+)`;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+  id INTEGER PRIMARY KEY,
+  series_id INTEGER NOT NULL,
+  min_t INTEGER NOT NULL,
+  max_t INTEGER NOT NULL,
+  enc INTEGER NOT NULL,
+  data BLOB NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_series ON chunks (series_id, min_t);
+CREATE TABLE IF NOT EXISTS wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+${headTableSql('head')};
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 `;
 
@@ -44,16 +56,17 @@ export interface Statements {
   readonly insertSeries: Statement<[number, string]>;
   readonly allSeries: Statement<[], [number, string]>;
   readonly deleteSeries: Statement<[number]>;
-  readonly insertChunk: Statement<[number, number, number, Buffer]>;
+  /** (series_id, min_t, max_t, data, enc). */
+  readonly insertChunk: Statement<[number, number, number, Buffer, number]>;
   /** Chunks of a series overlapping [start, end]: args (id, end, start, id, start, start). */
-  readonly rangeChunks: Statement<[number, number, number, number, number, number], [number, number, Buffer]>;
+  readonly rangeChunks: Statement<[number, number, number, number, number, number], [number, number, Buffer, number]>;
   /**
    * Chunks overlapping [start, end] of many series at once: args (JSON array of series ids, end,
-   * start, start, start); rows [index in the array, min_t, max_t, data], grouped by index in array
-   * order and by min_t within a series (the plan scans the array, then the primary key; callers
-   * still check the order).
+   * start, start, start); rows [index in the array, min_t, max_t, data, enc], grouped by index in
+   * array order and by min_t within a series (the plan scans the array, then the (series_id, min_t)
+   * index; callers still check the order).
    */
-  readonly rangeChunksMany: Statement<[string, number, number, number, number], [number, number, number, Buffer]>;
+  readonly rangeChunksMany: Statement<[string, number, number, number, number], [number, number, number, Buffer, number]>;
   readonly firstChunkMinT: Statement<[number], number>;
   readonly lastChunk: Statement<[number], [number, Buffer]>;
   /** Deletes chunks of a series that end before a cutoff: args (id, cutoff, cutoff). */
@@ -104,7 +117,19 @@ export function openTenantDb(path: string): OpenedTenantDb {
       db.pragma('auto_vacuum = INCREMENTAL');
       db.exec('VACUUM');
     }
+    const rebuildChunks = previousVersion === 1 || previousVersion === 2;
+    if (rebuildChunks) db.exec('ALTER TABLE chunks RENAME TO chunks_before_v3');
     db.exec(SCHEMA);
+    if (rebuildChunks) {
+      // In time order, as new rows arrive: retention then frees whole pages at the front.
+      db.transaction(() => {
+        db.exec(`INSERT INTO chunks (series_id, min_t, max_t, enc, data)
+                 SELECT series_id, min_t, max_t, 2, data FROM chunks_before_v3 ORDER BY max_t, series_id`);
+        db.exec('DROP TABLE chunks_before_v3');
+      })();
+      // A version 1 file is marked once its state rows are migrated too (markMigrated).
+      if (previousVersion === 2) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
     if (previousVersion === 1) {
       const cols = new Set((db.prepare('PRAGMA table_info(head)').all() as { name: string }[]).map((c) => c.name));
       for (const c of V2_HEAD_COLUMNS) if (!cols.has(c)) db.exec(`ALTER TABLE head ADD COLUMN ${c} INTEGER`);
@@ -131,12 +156,12 @@ function prepare(db: Db): Statements {
     allSeries: db.prepare<[], [number, string]>('SELECT id, labels FROM series ORDER BY id').raw(),
     deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
     // OR REPLACE: re-persisting a chunk after a partial recovery must not wedge every later commit.
-    insertChunk: db.prepare('INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES (?, ?, ?, ?)'),
+    insertChunk: db.prepare('INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data, enc) VALUES (?, ?, ?, ?, ?)'),
     // Chunks never overlap, so only the last chunk starting at or before `start` can reach into the
     // range from the left; bounding min_t from below keeps this an index range scan.
     rangeChunks: db
-      .prepare<[number, number, number, number, number, number], [number, number, Buffer]>(
-        `SELECT min_t, max_t, data FROM chunks
+      .prepare<[number, number, number, number, number, number], [number, number, Buffer, number]>(
+        `SELECT min_t, max_t, data, enc FROM chunks
          WHERE series_id = ? AND min_t <= ? AND max_t >= ?
            AND min_t >= coalesce((SELECT max(min_t) FROM chunks WHERE series_id = ? AND min_t <= ?), ?)
          ORDER BY min_t`,
@@ -144,15 +169,15 @@ function prepare(db: Db): Statements {
       .raw(),
     // Same bounds as rangeChunks, per id of the array: one statement instead of one per series.
     rangeChunksMany: db
-      .prepare<[string, number, number, number, number], [number, number, number, Buffer]>(
-        `SELECT j.key, c.min_t, c.max_t, c.data FROM json_each(?) AS j JOIN chunks AS c ON c.series_id = j.value
+      .prepare<[string, number, number, number, number], [number, number, number, Buffer, number]>(
+        `SELECT j.key, c.min_t, c.max_t, c.data, c.enc FROM json_each(?) AS j JOIN chunks AS c ON c.series_id = j.value
          WHERE c.min_t <= ? AND c.max_t >= ?
            AND c.min_t >= coalesce((SELECT max(min_t) FROM chunks WHERE series_id = j.value AND min_t <= ?), ?)`,
       )
       .raw(),
     firstChunkMinT: db.prepare<[number], number>('SELECT min_t FROM chunks WHERE series_id = ? ORDER BY min_t LIMIT 1').pluck(),
     lastChunk: db.prepare<[number], [number, Buffer]>('SELECT max_t, data FROM chunks WHERE series_id = ? ORDER BY min_t DESC LIMIT 1').raw(),
-    // min_t < cutoff bounds the primary-key range scan; max_t < cutoff keeps only whole expired chunks.
+    // min_t < cutoff bounds the index range scan; max_t < cutoff keeps only whole expired chunks.
     deleteOldChunks: db.prepare('DELETE FROM chunks WHERE series_id = ? AND min_t < ? AND max_t < ?'),
     deleteAllChunks: db.prepare('DELETE FROM chunks WHERE series_id = ?'),
     insertWal: db.prepare('INSERT INTO wal (data) VALUES (?)'),
