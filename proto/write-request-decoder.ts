@@ -508,7 +508,7 @@ export interface ColumnarWriteRequest {
  * `decodeWriteRequest(buf, lookup)`; `cols`' arrays are taken over, not copied.
  */
 export function resolveLabels<T extends KnownLabels = KnownLabels>(buf: Uint8Array, cols: ColumnarWriteRequest, lookup?: RawLabelsLookup<T>): DecodedWriteRequest<T> {
-  const s = newState(buf, undefined, false);
+  const s = newState(buf, undefined, false, 16);
   const n = cols.sampleStart.length - 1;
   if (cols.labelRuns.length < 2 * n) throw malformed('label runs do not match the series');
   const series = new Array<Labels>(n);
@@ -562,7 +562,8 @@ export function resolveLabels<T extends KnownLabels = KnownLabels>(buf: Uint8Arr
   };
 }
 
-function newState(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | undefined, columnsOnly: boolean): State {
+/** `capacity`: initial sample columns (resolveLabels decodes no samples and passes a token size). */
+function newState(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | undefined, columnsOnly: boolean, capacity?: number): State {
   // A Buffer view (no copy) gives us the fast native UTF-8 slicer.
   const nodeBuf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const slicers = nodeBuf as unknown as { utf8Slice?: (s: number, e: number) => string; latin1Slice?: (s: number, e: number) => string };
@@ -573,7 +574,7 @@ function newState(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | undefi
     buf: nodeBuf,
     utf8: typeof utf8Slice === 'function' ? utf8Slice.bind(nodeBuf) : null,
     // A sample takes at least ~12 bytes on the wire in practice; start there and double as needed.
-    cols: new Columns(Math.max(16, Math.min(1 << 20, (buf.length / 16) | 0))),
+    cols: new Columns(capacity ?? Math.max(16, Math.min(1 << 20, (buf.length / 16) | 0))),
     intern: new InternTable(),
     exemplars: [],
     histograms: 0,
