@@ -357,6 +357,18 @@ function decodeMetadata(s: State, end: number): MetricMetadata {
   return { metric, type: METRIC_TYPE_NAMES[type] ?? 'unknown', help, unit };
 }
 
+/** Decodes the consecutive Label fields in bytes [start, end) into `out` (the reader is left at `end`). */
+function decodeLabelRun(s: State, start: number, end: number, out: string[]): void {
+  const r = s.r;
+  r.pos = start;
+  while (r.pos < end) {
+    readTag(s);
+    const e = readEnd(s, end);
+    decodeLabel(s, e, out);
+    if (r.pos !== e) throw malformed('embedded message overran its length');
+  }
+}
+
 /** Tag byte of TimeSeries field 1 (labels), wire type LEN. */
 const LABEL_TAG = (1 << 3) | WIRE_LEN;
 
@@ -387,33 +399,13 @@ function decodeTimeSeries(s: State, end: number): Labels {
   const r = s.r;
   let runEnd = -1;
   const start = r.pos;
-  if (s.runs !== null) {
+  const runs = s.runs;
+  if (runs !== null) {
     // Columns-only: note where the labels are and skip them; a later Label field makes the
     // request non-contiguous (the caller then decodes it the ordinary way).
     runEnd = labelRunEnd(s.buf, start, end);
-    s.runs.push(start, runEnd);
+    runs.push(start, runEnd);
     r.pos = runEnd;
-    while (r.pos < end) {
-      const tag = readTag(s);
-      const field = tag >>> 3;
-      const wt = tag & 7;
-      if (wt === WIRE_LEN && field >= 1 && field <= 4) {
-        const subEnd = readEnd(s, end);
-        if (field === 1) {
-          s.runs.contiguous = false;
-          r.pos = subEnd;
-        } else if (field === 2) decodeSample(s, subEnd);
-        else if (field === 3) decodeExemplar(s, subEnd);
-        else {
-          s.histograms++;
-          r.pos = subEnd;
-        }
-        if (r.pos !== subEnd) throw malformed('embedded message overran its length');
-      } else {
-        skipField(s, wt, end);
-      }
-    }
-    return labels;
   }
   if (s.lookup !== undefined) {
     s.raw = undefined;
@@ -435,7 +427,10 @@ function decodeTimeSeries(s: State, end: number): Labels {
     const wt = tag & 7;
     if (wt === WIRE_LEN && field >= 1 && field <= 4) {
       const subEnd = readEnd(s, end);
-      if (field === 1) {
+      if (field === 1 && runs !== null) {
+        runs.contiguous = false;
+        r.pos = subEnd;
+      } else if (field === 1) {
         if (runEnd >= 0 && r.pos > runEnd) {
           // A label after other fields: the raw run is not the whole label set. Forget the key;
           // on a hit, the labels are decoded again from the start below.
@@ -443,12 +438,7 @@ function decodeTimeSeries(s: State, end: number): Labels {
           if (s.hit !== undefined) {
             s.hit = undefined;
             const p = r.pos;
-            r.pos = start;
-            while (r.pos < runEnd) {
-              readTag(s);
-              const e = readEnd(s, runEnd);
-              decodeLabel(s, e, labels);
-            }
+            decodeLabelRun(s, start, runEnd, labels);
             r.pos = p;
           }
           runEnd = -1;
@@ -514,7 +504,6 @@ export function resolveLabels<T extends KnownLabels = KnownLabels>(buf: Uint8Arr
   const series = new Array<Labels>(n);
   const rawLabels: (string | undefined)[] | undefined = lookup === undefined ? undefined : new Array<string | undefined>(n);
   const known: (T | undefined)[] | undefined = lookup === undefined ? undefined : new Array<T | undefined>(n);
-  const r = s.r;
   try {
     for (let i = 0; i < n; i++) {
       const start = cols.labelRuns[2 * i] as number;
@@ -535,13 +524,7 @@ export function resolveLabels<T extends KnownLabels = KnownLabels>(buf: Uint8Arr
         continue;
       }
       const labels: string[] = [];
-      r.pos = start;
-      while (r.pos < end) {
-        readTag(s);
-        const e = readEnd(s, end);
-        decodeLabel(s, e, labels);
-        if (r.pos !== e) throw malformed('embedded message overran its length');
-      }
+      decodeLabelRun(s, start, end, labels);
       series[i] = labels;
     }
   } catch (err) {

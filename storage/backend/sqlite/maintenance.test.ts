@@ -6,23 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../common/clock.js';
 import { labelsFromRecord, seriesKey } from '../../../common/labels.js';
 import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
-import { decodeXorChunk, xorChunkSampleCount, XorEncoder } from '../../chunk/xor.js';
-import { compactChunkSampleCount, decodeCompactChunk } from '../../chunk/compact.js';
-
-/** Samples in a chunk of either encoding the SQLite backend returns. */
-function chunkSampleCount(c: EncodedChunk): number {
-  return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
-}
-
-/** Decodes a chunk of either encoding into ts/vs at `at`. */
-function decodeChunk(c: EncodedChunk, ts: Float64Array, vs: Float64Array, at: number): number {
-  return c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, at) : decodeXorChunk(c.data, ts, vs, at);
-}
-import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
+import { XorEncoder } from '../../chunk/xor.js';
+import { ChunkEncoding, type SelectedSeries } from '../backend.js';
 import { SCHEMA_VERSION } from './statements.js';
 import { SqliteBackend, type SqliteBackendOptions } from './sqlite-backend.js';
 import { TenantStore } from './tenant-store.js';
 import { encodeWalRecord } from './wal-record.js';
+import { chunkSampleCount, decodeChunk } from '../../../test/helpers/chunks.js';
 
 const dirs: string[] = [];
 const opened: { close(): unknown }[] = [];

@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareLabels, labelsFromRecord } from '../../../common/labels.js';
 import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
-import { compactChunkSampleCount, decodeCompactChunk } from '../../chunk/compact.js';
-import { decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
-import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
-
-/** Samples in a chunk of either encoding the SQLite backend returns. */
-function chunkSampleCount(c: EncodedChunk): number {
-  return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
-}
 import { SqliteBackend } from './sqlite-backend.js';
+import { decodeSelected as decode } from '../../../test/helpers/chunks.js';
 
 // Select over many series at once (batched chunk reads, cached label order) against brute force.
 
@@ -52,26 +45,6 @@ function batch(...series: [Labels, readonly number[], readonly number[]][]): Sam
   });
   sampleStart[series.length] = k;
   return { series: series.map((s) => s[0]), sampleStart, tsMs, values };
-}
-
-/** Decodes every chunk of a selected series into flat arrays (checking time order and bounds). */
-function decode(s: SelectedSeries): { ts: number[]; words: number[] } {
-  const n = s.chunks.reduce((acc, c) => acc + chunkSampleCount(c), 0);
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  let off = 0;
-  let prevMax = -Infinity;
-  for (const c of s.chunks) {
-    // Open and cut chunks are XOR; persisted rows are COMPACT.
-    expect([ChunkEncoding.XOR, ChunkEncoding.COMPACT]).toContain(c.encoding);
-    expect(c.minTimeMs).toBeGreaterThan(prevMax);
-    const got = c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, off) : decodeXorChunk(c.data, ts, vs, off);
-    expect(ts[off]).toBe(c.minTimeMs);
-    expect(ts[off + got - 1]).toBe(c.maxTimeMs);
-    prevMax = c.maxTimeMs;
-    off += got;
-  }
-  return { ts: Array.from(ts), words: Array.from(wordsOf(vs)) };
 }
 
 function wordsFor(vs: readonly number[]): number[] {

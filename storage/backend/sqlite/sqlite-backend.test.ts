@@ -6,20 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../../common/errors.js';
 import { labelsFromRecord } from '../../../common/labels.js';
 import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
-import { decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
-import { compactChunkSampleCount, decodeCompactChunk } from '../../chunk/compact.js';
-
-/** Samples in a chunk of either encoding the SQLite backend returns. */
-function chunkSampleCount(c: EncodedChunk): number {
-  return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
-}
-
-/** Decodes a chunk of either encoding into ts/vs at `at`. */
-function decodeChunk(c: EncodedChunk, ts: Float64Array, vs: Float64Array, at: number): number {
-  return c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, at) : decodeXorChunk(c.data, ts, vs, at);
-}
-import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
+import { ChunkEncoding } from '../backend.js';
 import { SqliteBackend } from './sqlite-backend.js';
+import { chunkSampleCount, decodeSelected as decode } from '../../../test/helpers/chunks.js';
 
 const STALE: readonly [number, number] = [0x7ff00000, 0x00000002];
 type V = number | readonly [number, number];
@@ -69,26 +58,6 @@ function batch(...series: [Labels, readonly number[], readonly V[]][]): SampleBa
   });
   sampleStart[series.length] = k;
   return { series: series.map((s) => s[0]), sampleStart, tsMs, values };
-}
-
-/** Decodes every chunk of a selected series into flat arrays (checking time order). */
-function decode(s: SelectedSeries): { ts: number[]; words: number[] } {
-  const n = s.chunks.reduce((acc, c) => acc + chunkSampleCount(c), 0);
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  let off = 0;
-  let prevMax = -Infinity;
-  for (const c of s.chunks) {
-    // Open and cut chunks are XOR (as appended); persisted rows are COMPACT.
-    expect([ChunkEncoding.XOR, ChunkEncoding.COMPACT]).toContain(c.encoding);
-    expect(c.minTimeMs).toBeGreaterThan(prevMax);
-    const got = decodeChunk(c, ts, vs, off);
-    expect(ts[off]).toBe(c.minTimeMs);
-    expect(ts[off + got - 1]).toBe(c.maxTimeMs);
-    prevMax = c.maxTimeMs;
-    off += got;
-  }
-  return { ts: Array.from(ts), words: Array.from(wordsOf(vs)) };
 }
 
 function wordsFor(vs: readonly V[]): number[] {

@@ -1,0 +1,41 @@
+/**
+ * Decoding of the chunks a SQLite backend select returns (open and cut chunks are XOR, persisted
+ * rows COMPACT), for the storage tests.
+ */
+import { expect } from 'vitest';
+import { wordsOf } from '../../common/types.js';
+import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../../storage/backend/backend.js';
+import { compactChunkSampleCount, decodeCompactChunk } from '../../storage/chunk/compact.js';
+import { decodeXorChunk, xorChunkSampleCount } from '../../storage/chunk/xor.js';
+
+/** Samples in a chunk of either encoding. */
+export function chunkSampleCount(c: EncodedChunk): number {
+  return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
+}
+
+/** Decodes a chunk of either encoding into ts/vs at `at`; returns its sample count. */
+export function decodeChunk(c: EncodedChunk, ts: Float64Array, vs: Float64Array, at: number): number {
+  return c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, at) : decodeXorChunk(c.data, ts, vs, at);
+}
+
+/**
+ * Decodes every chunk of a selected series into flat arrays, asserting that chunks are XOR or
+ * COMPACT, in time order, and that each chunk's bounds are its first and last sample.
+ */
+export function decodeSelected(s: SelectedSeries): { ts: number[]; words: number[] } {
+  const n = s.chunks.reduce((acc, c) => acc + chunkSampleCount(c), 0);
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let off = 0;
+  let prevMax = -Infinity;
+  for (const c of s.chunks) {
+    expect([ChunkEncoding.XOR, ChunkEncoding.COMPACT]).toContain(c.encoding);
+    expect(c.minTimeMs).toBeGreaterThan(prevMax);
+    const got = decodeChunk(c, ts, vs, off);
+    expect(ts[off]).toBe(c.minTimeMs);
+    expect(ts[off + got - 1]).toBe(c.maxTimeMs);
+    prevMax = c.maxTimeMs;
+    off += got;
+  }
+  return { ts: Array.from(ts), words: Array.from(wordsOf(vs)) };
+}
