@@ -24,7 +24,7 @@ parentPort?.on('message', (job: DecodeJob) => {
     const cols = decodeWriteRequestColumns(buf);
     reply = { id: job.id, ok: true, buf, cols };
     transfer = [buf.buffer as ArrayBuffer];
-    if (cols !== null) transfer.push(cols.sampleStart.buffer as ArrayBuffer, cols.tsMs.buffer as ArrayBuffer, cols.values.buffer as ArrayBuffer, cols.labelRuns.buffer as ArrayBuffer);
+    if (cols !== null) transfer.push(cols.sampleStart.buffer as ArrayBuffer, cols.tsMs.buffer as ArrayBuffer, cols.values.buffer as ArrayBuffer, cols.labelRuns.buffer as ArrayBuffer, cols.labelHashes.buffer as ArrayBuffer);
   } catch (e) {
     const err = toAppError(e);
     reply = { id: job.id, ok: false, kind: err.kind, code: err.code, message: err.message };

@@ -154,7 +154,7 @@ export class Distributor {
         const labels = batch.series[k] as Labels;
         const key = seriesKey(labels);
         const raw = rawIn[i];
-        entries[k] = raw !== undefined ? cache.add(raw, labels, key) : new KnownSeries(labels, key, cache.epoch);
+        entries[k] = raw !== undefined ? cache.add(raw, labels, key) : new KnownSeries('', labels, key, cache.epoch);
       }
     }
     const timed = filterSampleTimes(batch, window, rejections);

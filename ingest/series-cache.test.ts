@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type TenantLimits } from '../common/limits.js';
 import type { Labels, SampleBatch, TenantId, WriteResult } from '../common/types.js';
-import { decodeWriteRequest } from '../proto/write-request-decoder.js';
+import { decodeWriteRequest, labelStringHash } from '../proto/write-request-decoder.js';
 import { encodeWriteRequest } from '../proto/write-request-encoder.js';
-import type { StorageClient } from '../storage/client/index.js';
-import type { SeriesRefSlot } from '../storage/client/index.js';
+import type { SeriesRefSlot, StorageClient } from '../storage/client/index.js';
 import { seriesKey } from '../common/labels.js';
 import { Distributor, type WriteOutcome } from './distributor.js';
-import type { KnownSeries } from './series-cache.js';
+import { TenantKnownSeries, type KnownSeries } from './series-cache.js';
 
 interface Recorded {
   tenant: TenantId;
@@ -100,6 +99,22 @@ describe('known-series cache', () => {
     expect(d.knownSeries.size('b')).toBe(0);
     expect(decodeWriteRequest<KnownSeries>(body([['__name__', 'x']], 2), d.seriesLookup('b')).known).toEqual([undefined]);
     expect(decodeWriteRequest<KnownSeries>(body([['__name__', 'x']], 2), d.seriesLookup('a')).known?.[0]?.labels).toEqual(['__name__', 'x']);
+  });
+
+  it('finds entries whose raw bytes share a hash (collision chain), never a different series', () => {
+    const t = new TenantKnownSeries(10);
+    const a = t.addHashed(7, 'raw-a', ['__name__', 'a'], 'key-a');
+    const b = t.addHashed(7, 'raw-b', ['__name__', 'b'], 'key-b');
+    expect(t.getHashed(7, 'raw-a')).toBe(a);
+    expect(t.getHashed(7, 'raw-b')).toBe(b);
+    expect(t.getHashed(7, 'raw-c')).toBeUndefined();
+    expect(t.getHashed(8, 'raw-a')).toBeUndefined();
+    // get() hashes the string itself: 'raw-a' is filed under 7, not under its real hash.
+    expect(t.get('raw-a')).toBeUndefined();
+    const c = t.add('raw-c', ['__name__', 'c'], 'key-c');
+    expect(t.get('raw-c')).toBe(c);
+    expect(t.getHashed(labelStringHash('raw-c'), 'raw-c')).toBe(c);
+    expect(t.size).toBe(3);
   });
 
   it('stays within its bound', async () => {

@@ -10,7 +10,7 @@
  * still applied per request by the ActiveSeriesTracker.
  */
 import type { Labels, TenantId } from '../common/types.js';
-import type { KnownLabels, RawLabelsLookup } from '../proto/write-request-decoder.js';
+import { labelStringHash, type KnownLabels, type RawLabelsLookup } from '../proto/write-request-decoder.js';
 import type { SeriesRefSlot } from '../storage/client/index.js';
 import type { ActiveRecord } from './active-series.js';
 import type { ValidationLimits } from './validate.js';
@@ -28,7 +28,11 @@ export class KnownSeries implements KnownLabels, SeriesRefSlot {
   active: ActiveRecord | null = null;
   ref = 0;
   refInstance = '';
+  /** Next entry whose raw bytes hash the same (a collision chain; almost always null). */
+  nextSameHash: KnownSeries | null = null;
   constructor(
+    /** The raw label bytes as a latin1 string (see RawLabelsLookup); '' for entries not cached. */
+    readonly raw: string,
     readonly labels: Labels,
     readonly key: string,
     /** Epoch of the tenant cache it was validated in (a hit from an older epoch is not trusted). */
@@ -38,7 +42,13 @@ export class KnownSeries implements KnownLabels, SeriesRefSlot {
 
 /** One tenant's cache, valid for the label limits it was filled under. */
 export class TenantKnownSeries implements RawLabelsLookup<KnownSeries> {
-  private readonly _map = new Map<string, KnownSeries>();
+  /**
+   * labelRunHash of the raw bytes → entry (collisions chained). Keyed by number rather than by the
+   * raw string: the hash comes from the decode thread, and a number key is far cheaper to look up
+   * than a ~100-byte string (measured 2x per lookup at 20k series).
+   */
+  private readonly _byHash = new Map<number, KnownSeries>();
+  private _size = 0;
   private _names = -1;
   private _nameLen = -1;
   private _valueLen = -1;
@@ -49,7 +59,8 @@ export class TenantKnownSeries implements RawLabelsLookup<KnownSeries> {
   /** Drops every entry when `limits` differ from those the entries were validated under. */
   checkLimits(limits: ValidationLimits): void {
     if (limits.maxLabelNamesPerSeries === this._names && limits.maxLabelNameLength === this._nameLen && limits.maxLabelValueLength === this._valueLen) return;
-    this._map.clear();
+    this._byHash.clear();
+    this._size = 0;
     this.epoch++;
     this._names = limits.maxLabelNamesPerSeries;
     this._nameLen = limits.maxLabelNameLength;
@@ -57,20 +68,39 @@ export class TenantKnownSeries implements RawLabelsLookup<KnownSeries> {
   }
 
   get(raw: string): KnownSeries | undefined {
-    return this._map.get(raw);
+    return this.getHashed(labelStringHash(raw), raw);
+  }
+
+  getHashed(hash: number, raw: string): KnownSeries | undefined {
+    let e: KnownSeries | null = this._byHash.get(hash) ?? null;
+    while (e !== null) {
+      if (e.raw === raw) return e;
+      e = e.nextSameHash;
+    }
+    return undefined;
   }
 
   /** Remembers a series that passed validation and returns its entry; past the bound, starts over (a miss only costs time). */
   add(raw: string, labels: Labels, key: string): KnownSeries {
-    if (this._map.size >= this._max) this._map.clear();
-    const entry = new KnownSeries(labels, key, this.epoch);
-    this._map.set(raw, entry);
+    return this.addHashed(labelStringHash(raw), raw, labels, key);
+  }
+
+  /** add() with the hash of `raw` already known (tests use it to make collisions). */
+  addHashed(hash: number, raw: string, labels: Labels, key: string): KnownSeries {
+    if (this._size >= this._max) {
+      this._byHash.clear();
+      this._size = 0;
+    }
+    const entry = new KnownSeries(raw, labels, key, this.epoch);
+    entry.nextSameHash = this._byHash.get(hash) ?? null;
+    this._byHash.set(hash, entry);
+    this._size++;
     return entry;
   }
 
   /** Entries cached. */
   get size(): number {
-    return this._map.size;
+    return this._size;
   }
 }
 

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../common/errors.js';
 import { isStaleNaNAt, wordsOf, type SampleBatch } from '../common/types.js';
 import { prometheusWriteRequestType } from './index.js';
-import { decodeWriteRequest, decodeWriteRequestColumns, resolveLabels, type DecodedWriteRequest, type KnownLabels, type RawLabelsLookup } from './write-request-decoder.js';
+import {
+  decodeWriteRequest,
+  decodeWriteRequestColumns,
+  labelRunHash,
+  labelStringHash,
+  resolveLabels,
+  type DecodedWriteRequest,
+  type KnownLabels,
+  type RawLabelsLookup,
+} from './write-request-decoder.js';
 import { encodeWriteRequest } from './write-request-encoder.js';
 
 // ---- deterministic generator ------------------------------------------------------------------
@@ -383,6 +392,24 @@ describe('two-phase decode (columns on a worker, labels on the caller)', () => {
     expectBitExact(plain as DecodedWriteRequest, m.batch);
     const lookup = halfKnown(buf);
     expect(twoPhase(buf, lookup)).toEqual(decodeWriteRequest(buf, lookup));
+  });
+
+  it('hashes every label run, the same on bytes and on their latin1 string', () => {
+    const buf = buildWithWriter(genModel(8, 50, 2), false);
+    const cols = decodeWriteRequestColumns(buf)!;
+    const raws = decodeWriteRequest(buf, { get: () => undefined }).rawLabels!;
+    expect(cols.labelHashes.length).toBe(50);
+    for (let i = 0; i < 50; i++) {
+      const h = labelRunHash(buf, cols.labelRuns[2 * i]!, cols.labelRuns[2 * i + 1]!);
+      expect(cols.labelHashes[i]).toBe(h);
+      // A series without labels has no raw key (the empty run hashes to the FNV offset basis).
+      expect(labelStringHash(raws[i] ?? '')).toBe(h);
+    }
+    const rand = rng(11);
+    for (let k = 0; k < 200; k++) {
+      const bytes = Uint8Array.from({ length: Math.floor(rand() * 300) }, () => Math.floor(rand() * 256));
+      expect(labelStringHash(Buffer.from(bytes).toString('latin1'))).toBe(labelRunHash(bytes, 0, bytes.length));
+    }
   });
 
   it('declines a request whose labels are not one run (a label after a sample)', () => {

@@ -77,6 +77,28 @@ export interface KnownLabels {
  */
 export interface RawLabelsLookup<T extends KnownLabels> {
   get(raw: string): T | undefined;
+  /**
+   * The same lookup when the caller already has `labelRunHash` of the bytes (computed on a decode
+   * thread by decodeWriteRequestColumns): it saves hashing `raw` again on the calling thread.
+   */
+  getHashed?(hash: number, raw: string): T | undefined;
+}
+
+/**
+ * 32-bit FNV-1a of bytes [start, end): the hash of a series' raw label bytes. Equal to
+ * `labelStringHash` of their latin1 string, so either side may compute it.
+ */
+export function labelRunHash(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  return h >>> 0;
+}
+
+/** labelRunHash of the bytes a latin1 string stands for (char codes 0–255). */
+export function labelStringHash(raw: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < raw.length; i++) h = Math.imul(h ^ raw.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 const WIRE_VARINT = 0;
@@ -145,6 +167,13 @@ class LabelRuns {
   n = 0;
   /** False once some series had a Label field after a non-label field. */
   contiguous = true;
+
+  /** labelRunHash of every run, in order. */
+  hashes(buf: Uint8Array): Uint32Array {
+    const out = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = labelRunHash(buf, this.pairs[2 * i] as number, this.pairs[2 * i + 1] as number);
+    return out;
+  }
 
   push(start: number, end: number): void {
     if (2 * this.n + 2 > this.pairs.length) {
@@ -487,6 +516,8 @@ export interface ColumnarWriteRequest {
   readonly values: Float64Array;
   /** Label run of series i: bytes [labelRuns[2i], labelRuns[2i + 1]) of the decoded buffer. */
   readonly labelRuns: Uint32Array;
+  /** labelRunHash of each series' label run (hashed here, off the thread that looks series up). */
+  readonly labelHashes: Uint32Array;
   readonly exemplars: DecodedExemplar[];
   readonly metadata: MetricMetadata[];
   readonly histogramCount: number;
@@ -513,7 +544,8 @@ export function resolveLabels<T extends KnownLabels = KnownLabels>(buf: Uint8Arr
       let hit: T | undefined;
       if (lookup !== undefined && end > start && s.latin1 !== null) {
         raw = s.latin1(start, end);
-        hit = lookup.get(raw);
+        const hash = cols.labelHashes[i];
+        hit = lookup.getHashed !== undefined && hash !== undefined ? lookup.getHashed(hash, raw) : lookup.get(raw);
       }
       if (rawLabels !== undefined && known !== undefined) {
         rawLabels[i] = raw;
@@ -623,6 +655,7 @@ function decodeCore(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | unde
       tsMs: cols.tsMs.slice(0, cols.n),
       values: cols.values.slice(0, cols.n),
       labelRuns: runs.pairs.slice(0, 2 * runs.n),
+      labelHashes: runs.hashes(s.buf),
       exemplars: s.exemplars,
       metadata,
       histogramCount: s.histograms,
