@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, helpText, loadConfig, parseCommandLine } from './config.js';
+import { ConfigError, OPTIONS, helpText, loadConfig, parseCommandLine } from './config.js';
 
 function configFile(yaml: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'promstore-config-')), 'config.yml');
@@ -46,5 +46,13 @@ describe('loadConfig', () => {
   it('prints durations as durations in --help', () => {
     expect(helpText()).toContain('--query.lookback-delta / QUERY_LOOKBACK_DELTA');
     expect(helpText()).toMatch(/lookback for instant-vector selection \(default 5m\)/);
+  });
+});
+
+describe('README', () => {
+  it('documents every option with its flag and its environment variable', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const missing = OPTIONS.filter((o) => !readme.includes(`\`--${o.flag}\``) || !readme.includes(`\`${o.env}\``)).map((o) => o.flag);
+    expect(missing).toEqual([]);
   });
 });
