@@ -856,6 +856,33 @@ function readInts(r: Reader, out: Float64Array, o: number, n: number): void {
   }
 }
 
+/** Zero-padded copy of a chunk for word reads past the last byte (reused; decoding is synchronous). */
+let padScratch = new Uint8Array(1024);
+let padView = new DataView(padScratch.buffer);
+const PAD_BYTES = 16;
+
+function padded(buf: Uint8Array): DataView {
+  if (padScratch.length < buf.length + PAD_BYTES) {
+    padScratch = new Uint8Array(Math.max(buf.length + PAD_BYTES, padScratch.length * 2));
+    padView = new DataView(padScratch.buffer);
+  }
+  padScratch.set(buf);
+  padScratch.fill(0, buf.length, buf.length + PAD_BYTES);
+  return padView;
+}
+
+/** The 32 bits starting at bit `pos` of a padded buffer, MSB first. */
+function peek32(dv: DataView, pos: number): number {
+  const b = pos >>> 3;
+  const sh = pos & 7;
+  const w = dv.getInt32(b);
+  return sh === 0 ? w : (w << sh) | (dv.getUint8(b + 4) >>> (8 - sh));
+}
+
+/**
+ * XOR value mode. The noisy-gauge case it exists for reads 40–64 bits per sample, so it reads
+ * whole words from a padded copy with one bounds check per block instead of per field.
+ */
 function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
   let vh = r.bits(32);
   let vl = r.bits(32);
@@ -864,9 +891,14 @@ function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
   if (n <= 1) return;
   const B = 8 << r.bits(2);
   const end = o + n;
+  const dv = padded(r.buf);
+  const limit = r.limit;
+  let pos = r.pos;
   for (let s = o + 1; s < end; s += B) {
     const e = s + B < end ? s + B : end;
-    const W = r.bits(7);
+    if (pos + 7 > limit) throw chunkCorrupt('unexpected end of data');
+    const W = peek32(dv, pos) >>> 25;
+    pos += 7;
     if (W === 0) {
       for (let i = s; i < e; i++) {
         words[2 * i] = vl;
@@ -874,17 +906,21 @@ function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
       }
       continue;
     }
-    const T = r.bits(6);
+    if (pos + 6 > limit) throw chunkCorrupt('unexpected end of data');
+    const T = peek32(dv, pos) >>> 26;
+    pos += 6;
     if (W + T > 64) throw chunkCorrupt(`xor block width ${W} + ${T} exceeds 64 bits`);
+    if (pos + (e - s) * W > limit) throw chunkCorrupt('unexpected end of data');
     for (let i = s; i < e; i++) {
       let xh = 0;
       let xl: number;
       if (W > 32) {
-        xh = r.bits(W - 32);
-        xl = r.bits(32);
+        xh = peek32(dv, pos) >>> (64 - W);
+        xl = peek32(dv, pos + W - 32) >>> 0;
       } else {
-        xl = r.bits(W);
+        xl = peek32(dv, pos) >>> (32 - W);
       }
+      pos += W;
       if (T >= 32) {
         xh = xl << (T - 32);
         xl = 0;
@@ -898,6 +934,7 @@ function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
       words[2 * i + 1] = vh;
     }
   }
+  r.pos = pos;
 }
 
 /** Number of samples in a compact chunk (header only); throws `chunk-corrupt` on a bad header. */
