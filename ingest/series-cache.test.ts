@@ -17,7 +17,7 @@ interface Recorded {
   keys: string[] | undefined;
 }
 
-/** A storage stub recording copies of every written batch. */
+/** A storage double that records copies of every written batch. */
 function recorder(): { storage: StorageClient; writes: Recorded[] } {
   const writes: Recorded[] = [];
   const storage = {

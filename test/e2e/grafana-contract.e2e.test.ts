@@ -148,7 +148,7 @@ describe('Grafana Prometheus data source contract, and tenant isolation', () => 
     for (const [, v] of r.body.data.result[0].values as Array<[number, string]>) expect(Number(v)).toBeCloseTo(100, 9);
   });
 
-  it('rules stub and format_query', async () => {
+  it('rules (no ruler: empty groups) and format_query', async () => {
     expect((await api(svc, 'GET', '/api/v1/rules', {}, 'team-a')).body).toEqual({ status: 'success', data: { groups: [] } });
     const f = await api(svc, 'POST', '/api/v1/format_query', { query: 'sum(rate(foo{bar="baz"}[5m]))by(job)' });
     expect(f.body).toEqual({ status: 'success', data: 'sum by (job) (rate(foo{bar="baz"}[5m]))' });
