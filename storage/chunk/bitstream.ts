@@ -186,3 +186,38 @@ export class BitReader {
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   }
 }
+
+/**
+ * A zero-padded copy of a chunk for fast decoders: reads whole 32-bit words at any bit position
+ * without a bounds check per field (the padding absorbs reads past the last byte; callers check
+ * bounds once per sample or block). Each codec keeps one instance: decoding is synchronous.
+ */
+export class PaddedBits {
+  private _buf: Uint8Array;
+  private _view: DataView;
+
+  constructor(private readonly _padBytes: number) {
+    this._buf = new Uint8Array(4096);
+    this._view = new DataView(this._buf.buffer);
+  }
+
+  /** Copies `data` in (zero padding after it) and returns the view to read with `peek32`. */
+  load(data: Uint8Array): DataView {
+    const len = data.length;
+    if (this._buf.length < len + this._padBytes) {
+      this._buf = new Uint8Array(Math.max(len + this._padBytes, this._buf.length * 2));
+      this._view = new DataView(this._buf.buffer);
+    }
+    this._buf.set(data);
+    this._buf.fill(0, len, len + this._padBytes);
+    return this._view;
+  }
+}
+
+/** The 32 bits starting at bit `pos` of a padded view, MSB first, as an int32 (`>>> 0` for unsigned). */
+export function peek32(dv: DataView, pos: number): number {
+  const b = pos >>> 3;
+  const s = pos & 7;
+  const w = dv.getInt32(b);
+  return s === 0 ? w : (w << s) | (dv.getUint8(b + 4) >>> (8 - s));
+}

@@ -45,7 +45,7 @@
  */
 import { InvariantError } from '../../common/errors.js';
 import { STALE_NAN_HI, STALE_NAN_LO } from '../../common/types.js';
-import { chunkCorrupt } from './bitstream.js';
+import { PaddedBits, chunkCorrupt, peek32 } from './bitstream.js';
 
 /** Format version stored in byte 0; a later format gets a new number and can coexist. */
 export const COMPACT_VERSION = 1;
@@ -856,28 +856,8 @@ function readInts(r: Reader, out: Float64Array, o: number, n: number): void {
   }
 }
 
-/** Zero-padded copy of a chunk for word reads past the last byte (reused; decoding is synchronous). */
-let padScratch = new Uint8Array(1024);
-let padView = new DataView(padScratch.buffer);
-const PAD_BYTES = 16;
-
-function padded(buf: Uint8Array): DataView {
-  if (padScratch.length < buf.length + PAD_BYTES) {
-    padScratch = new Uint8Array(Math.max(buf.length + PAD_BYTES, padScratch.length * 2));
-    padView = new DataView(padScratch.buffer);
-  }
-  padScratch.set(buf);
-  padScratch.fill(0, buf.length, buf.length + PAD_BYTES);
-  return padView;
-}
-
-/** The 32 bits starting at bit `pos` of a padded buffer, MSB first. */
-function peek32(dv: DataView, pos: number): number {
-  const b = pos >>> 3;
-  const sh = pos & 7;
-  const w = dv.getInt32(b);
-  return sh === 0 ? w : (w << sh) | (dv.getUint8(b + 4) >>> (8 - sh));
-}
+/** Chunk bytes plus zero padding for the XOR value mode's word reads. */
+const padded = new PaddedBits(16);
 
 /**
  * XOR value mode. The noisy-gauge case it exists for reads 40–64 bits per sample, so it reads
@@ -891,7 +871,7 @@ function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
   if (n <= 1) return;
   const B = 8 << r.bits(2);
   const end = o + n;
-  const dv = padded(r.buf);
+  const dv = padded.load(r.buf);
   const limit = r.limit;
   let pos = r.pos;
   for (let s = o + 1; s < end; s += B) {

@@ -34,7 +34,7 @@
  * staleness marker, ±Inf and −0 are preserved bit-exact.
  */
 import { InvariantError } from '../../common/errors.js';
-import { BitReader, BitWriter, chunkCorrupt } from './bitstream.js';
+import { BitReader, BitWriter, PaddedBits, chunkCorrupt, peek32 } from './bitstream.js';
 
 /** Most samples one chunk can hold (the header is a uint16). */
 export const XOR_MAX_SAMPLES = 0xffff;
@@ -386,30 +386,8 @@ export function decodeXorChunk(data: Uint8Array, tsOut: Float64Array, valuesOut:
  * (≤ 145 bits), so bounds are checked once per sample instead of once per field.
  */
 const PAD_BYTES = 32;
-/** Chunk bytes plus zero padding; decoding is synchronous, so one buffer serves every call. */
-let scratch = new Uint8Array(4096);
-/** Big-endian loads from `scratch` (V8 compiles DataView reads to single loads). */
-let scratchView = new DataView(scratch.buffer);
-
-/** Copies `data` into the zero-padded scratch buffer; returns a view over it. */
-function loadPadded(data: Uint8Array): DataView {
-  const len = data.length;
-  if (scratch.length < len + PAD_BYTES) {
-    scratch = new Uint8Array(Math.max(len + PAD_BYTES, scratch.length * 2));
-    scratchView = new DataView(scratch.buffer);
-  }
-  scratch.set(data);
-  scratch.fill(0, len, len + PAD_BYTES);
-  return scratchView;
-}
-
-/** The 32 bits starting at bit `pos` of the padded chunk, as an int32 (`>>> 0` for unsigned). */
-function peek32(dv: DataView, pos: number): number {
-  const b = pos >>> 3;
-  const s = pos & 7;
-  const w = dv.getInt32(b);
-  return s === 0 ? w : (w << s) | (dv.getUint8(b + 4) >>> (8 - s));
-}
+/** Chunk bytes plus zero padding for the range decoder. */
+const padded = new PaddedBits(PAD_BYTES);
 
 /** Word view of the last output array (callers decode many chunks into one array in a row). */
 let lastValues: Float64Array | null = null;
@@ -454,7 +432,7 @@ export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: nu
   const count = xorChunkSampleCount(data);
   if (count === 0) return 0;
   const len = data.length;
-  const buf = loadPadded(data);
+  const buf = padded.load(data);
   const limit = len * 8;
   const words = wordsView(valuesOut);
   let k = outOffset;
