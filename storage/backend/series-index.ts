@@ -13,6 +13,8 @@ import { EMPTY_POSTINGS, intersectAll, PostingsBuilder, unionAll, without } from
  */
 /** Postings of one label name or value, remembering the string it is filed under (for interning). */
 class LabelPostings extends PostingsBuilder {
+  /** Of a value's postings: the id a persistent backend gave the (name, value) pair (0: none). */
+  pairId = 0;
   constructor(
     readonly label: string,
     initial?: number,
@@ -35,8 +37,10 @@ export class SeriesIndex {
    * Indexes series `id` (a non-negative integer below 2^32) with its label pairs. Returns the same
    * labels as an exact-size array of the index's own strings, so series sharing a name or value
    * share one string (holding that array instead of `labels` saves memory per series).
+   * `pairIds[i]`, when given, is the backend's id of label pair i; it is kept with the pair while
+   * any series has it (see pairId), so the backend needs no map of its own.
    */
-  add(id: number, labels: Labels): Labels {
+  add(id: number, labels: Labels, pairIds?: ArrayLike<number>): Labels {
     this._all.push(id);
     const interned = new Array<string>(labels.length);
     for (let i = 0; i < labels.length; i += 2) {
@@ -55,6 +59,7 @@ export class SeriesIndex {
         p = new LabelPostings(value, 1);
         byValue.set(value, p);
       }
+      if (pairIds !== undefined && p.pairId === 0) p.pairId = pairIds[i >>> 1] as number;
       p.push(id);
       byName.push(id);
       interned[i] = byName.label;
@@ -67,8 +72,9 @@ export class SeriesIndex {
    * Removes series from the index. `ids` is ascending; `labelsOf(id)` gives each one's labels.
    * Values and names left without series disappear (label-name and label-value lookups must not
    * report them). Cost: proportional to the postings lists the removed series appear in.
+   * `onPairGone` receives the pair id (see add) of every pair left without series.
    */
-  remove(ids: Uint32Array, labelsOf: (id: number) => Labels): void {
+  remove(ids: Uint32Array, labelsOf: (id: number) => Labels, onPairGone?: (pairId: number) => void): void {
     if (ids.length === 0) return;
     this._all.removeAll(ids);
     const touched = new Set<string>();
@@ -84,7 +90,10 @@ export class SeriesIndex {
       const p = byValue?.get(value);
       if (byValue === undefined || p === undefined) continue;
       p.removeAll(ids);
-      if (p.length === 0) byValue.delete(value);
+      if (p.length === 0) {
+        byValue.delete(value);
+        if (p.pairId !== 0) onPairGone?.(p.pairId);
+      }
       const byName = this._byName.get(name) as LabelPostings;
       byName.removeAll(ids);
       if (byName.length === 0) {
@@ -92,6 +101,11 @@ export class SeriesIndex {
         this._values.delete(name);
       }
     }
+  }
+
+  /** The pair id given to `name="value"` by add (0: no series has the pair, or it has no id). */
+  pairId(name: string, value: string): number {
+    return this._values.get(name)?.get(value)?.pairId ?? 0;
   }
 
   /** All series ids, ascending. */

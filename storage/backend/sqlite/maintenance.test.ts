@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../common/clock.js';
-import { labelsFromRecord, seriesKey } from '../../../common/labels.js';
+import { labelsFromKey, labelsFromRecord, seriesKey } from '../../../common/labels.js';
 import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
 import { XorEncoder } from '../../chunk/xor.js';
 import { ChunkEncoding, type SelectedSeries } from '../backend.js';
@@ -87,6 +87,26 @@ const range = (from: number, to: number, step: number): number[] => {
   return out;
 };
 
+/** Rows of the tenant's label_pairs table as `name=value`, sorted (read from the file). */
+function pairRows(dir: string): string[] {
+  const db = new Database(join(dir, 'tenants', 't.db'), { readonly: true });
+  try {
+    return db.prepare<[], [string, string]>('SELECT name, value FROM label_pairs').raw().all().map(([n, v]) => `${n}=${v}`).sort();
+  } finally {
+    db.close();
+  }
+}
+
+/** The distinct label pairs of series keys as `name=value`, sorted. */
+function pairsOf(keys: readonly string[]): string[] {
+  const pairs = new Set<string>();
+  for (const k of keys) {
+    const ls = labelsFromKey(k);
+    for (let i = 0; i < ls.length; i += 2) pairs.add(`${ls[i] as string}=${ls[i + 1] as string}`);
+  }
+  return [...pairs].sort();
+}
+
 describe('retention', () => {
   const OLD = L({ __name__: 'old' });
   const MIXED = L({ __name__: 'mixed', job: 'a' });
@@ -115,6 +135,8 @@ describe('retention', () => {
     if (keep.old.length > 0) want[seriesKey(OLD)] = keep.old;
     if (keep.stale.length > 0) want[seriesKey(HEAD_ONLY_OLD)] = keep.stale;
     expect(await dump(b)).toEqual(want);
+    // Label pairs no series has any more go with their series.
+    expect(pairRows(dir)).toEqual(pairsOf(Object.keys(want)));
     // Dropped series leave the index: names and values disappear from lookups.
     const names = Object.keys(want).map((k) => k.split('\xff')[1]).sort();
     expect(await b.labelValues('t', '__name__', [], ALL)).toEqual(names);
@@ -330,5 +352,106 @@ describe('schema version 2 files', () => {
     expect(await b.append('t', batch([A, [70, 80]]))).toEqual({ samplesWritten: 2, rejected: [] });
     await b.close();
     expect(await dump(openBackend(dir))).toEqual({ [seriesKey(A)]: [0, 10, 20, 30, 40, 50, 60, 70, 80] });
+  });
+});
+
+describe('label pairs (schema 4)', () => {
+  const A = L({ __name__: 'a', job: 'x' });
+  const B = L({ __name__: 'b', job: 'x' });
+  const C = L({ __name__: 'a', job: 'y' });
+
+  it('stores each distinct pair once, also for series written after a reopen', async () => {
+    const dir = tempDir();
+    const b = openBackend(dir);
+    await b.append('t', batch([A, [1]], [B, [1]]));
+    await b.close();
+    const b2 = openBackend(dir);
+    await b2.append('t', batch([C, [2]]));
+    expect(await dump(b2)).toEqual({ [seriesKey(A)]: [1], [seriesKey(B)]: [1], [seriesKey(C)]: [2] });
+    expect(pairRows(dir)).toEqual(['__name__=a', '__name__=b', 'job=x', 'job=y']);
+    const db = new Database(join(dir, 'tenants', 't.db'), { readonly: true });
+    // A series row is its pair ids: one byte each here, not the label text.
+    expect(db.prepare('SELECT max(length(labels)) FROM series').pluck().get()).toBe(2);
+    expect(db.prepare('SELECT count(*) FROM label_pairs').pluck().get()).toBe(4);
+    db.close();
+  });
+
+  it('deletes pair rows no series uses at open (a crash after dropping series) and keeps the rest', async () => {
+    const dir = tempDir();
+    const b = openBackend(dir);
+    await b.append('t', batch([A, [1]]));
+    await b.close();
+    const db = new Database(join(dir, 'tenants', 't.db'));
+    db.prepare('INSERT INTO label_pairs (id, name, value) VALUES (?, ?, ?)').run(100, 'orphan', 'v');
+    db.close();
+    const b2 = openBackend(dir);
+    expect(await dump(b2)).toEqual({ [seriesKey(A)]: [1] });
+    expect(pairRows(dir)).toEqual(['__name__=a', 'job=x']);
+    // New pairs are numbered after every id seen, so they never collide with a row being deleted.
+    await b2.append('t', batch([C, [2]]));
+    await b2.close();
+    expect(await dump(openBackend(dir))).toEqual({ [seriesKey(A)]: [1], [seriesKey(C)]: [2] });
+  });
+
+  it.each([
+    { name: 'a truncated varint', labels: Buffer.from([0x80]), error: /series 1: truncated pair id/ },
+    { name: 'an unknown pair id', labels: Buffer.from([0x7f]), error: /series 1: unknown label pair 127/ },
+  ])('refuses to open a file whose series row holds $name', async ({ labels, error }) => {
+    const dir = tempDir();
+    const b = openBackend(dir);
+    await b.append('t', batch([A, [1]]));
+    await b.close();
+    const db = new Database(join(dir, 'tenants', 't.db'));
+    db.prepare('UPDATE series SET labels = ? WHERE id = 1').run(labels);
+    db.close();
+    await expect(dump(openBackend(dir))).rejects.toThrow(error);
+  });
+});
+
+describe('schema version 3 files', () => {
+  const A = L({ __name__: 'a', job: 'x' });
+  const B = L({ __name__: 'b', job: 'x' });
+  const C = L({ __name__: 'a', job: 'y' });
+
+  it('converts the label text of a version 3 file into label pairs', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'tenants', 't.db');
+    SqliteBackend.open({ dataDir: dir, checkpointIntervalMs: 0 }).close().catch(() => undefined);
+    rmSync(path, { force: true });
+    const db = new Database(path);
+    db.exec(`CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+      CREATE TABLE chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, enc INTEGER NOT NULL, data BLOB NOT NULL);
+      CREATE UNIQUE INDEX chunks_by_series ON chunks (series_id, min_t);
+      CREATE TABLE wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+      CREATE TABLE head (series_id INTEGER PRIMARY KEY, data BLOB NOT NULL, chunk_min_t INTEGER, chunk_max_t INTEGER, last_lo INTEGER, last_hi INTEGER);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+      PRAGMA user_version = 3;`);
+    const values = (ts: number[]): Float64Array => new Float64Array(ts.map((t) => t / 10));
+    const chunk = (ts: number[]): Buffer => {
+      const enc = new XorEncoder();
+      const v = values(ts);
+      ts.forEach((t, i) => enc.append(t, wordsOf(v), i));
+      return Buffer.from(enc.bytes());
+    };
+    db.prepare('INSERT INTO series VALUES (?, ?)').run(1, seriesKey(A));
+    db.prepare('INSERT INTO series VALUES (?, ?)').run(2, seriesKey(B));
+    db.prepare('INSERT INTO chunks (series_id, min_t, max_t, enc, data) VALUES (?, ?, ?, ?, ?)').run(1, 0, 20, ChunkEncoding.XOR, chunk([0, 10, 20]));
+    const last = wordsOf(values([20]));
+    db.prepare('INSERT INTO head VALUES (?, ?, ?, ?, ?, ?)').run(1, chunk([30]), 0, 20, last[0], last[1]);
+    db.prepare('INSERT INTO head VALUES (?, ?, ?, ?, ?, ?)').run(2, chunk([5]), null, null, null, null);
+    db.close();
+
+    const want = { [seriesKey(A)]: [0, 10, 20, 30], [seriesKey(B)]: [5] };
+    const b = openBackend(dir);
+    expect(await dump(b)).toEqual(want);
+    expect(pairRows(dir)).toEqual(['__name__=a', '__name__=b', 'job=x']);
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(check.prepare('SELECT DISTINCT typeof(labels) FROM series').pluck().all()).toEqual(['blob']);
+    expect(check.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'series_before_v4'").pluck().get()).toBe(0);
+    check.close();
+    expect(await b.append('t', batch([C, [40]]))).toEqual({ samplesWritten: 1, rejected: [] });
+    await b.close();
+    expect(await dump(openBackend(dir))).toEqual({ ...want, [seriesKey(C)]: [40] });
   });
 });

@@ -6,8 +6,10 @@
  *   of a tenant with no file answers empty without creating one). WAL journal, synchronous=NORMAL:
  *   a committed transaction survives kill -9 of the process (not necessarily power loss).
  *   A tenant database must be used by one backend at a time (no cross-process locking).
- * - Tables: series(id, labels = seriesKey), chunks(series_id, min_t, max_t, data) WITHOUT ROWID
- *   keyed (series_id, min_t), wal(id, data) records of accepted samples, head(series_id, data,
+ * - Tables: series(id, labels = label-pair id varints) and label_pairs(id, name, value), each
+ *   distinct pair once (label-pairs.ts), chunks(id, series_id, min_t, max_t, enc, data) rows of
+ *   one or more sealed chunks with a unique index on (series_id, min_t) (statements.ts), wal(id,
+ *   data) records of accepted samples, head(series_id, data,
  *   chunk_min_t, chunk_max_t, last_lo, last_hi) = one state row per series: its head snapshot
  *   plus the span and last value of its persisted chunks, meta(key, value) (reserved).
  *   New files use auto_vacuum=INCREMENTAL (older ones are converted by one VACUUM at open), so

@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { ChunkEncoding } from '../backend.js';
+import { convertSeriesTable } from './label-pairs.js';
 
 /**
  * Schema of one tenant database (one file per tenant, so no tenant column anywhere).
@@ -14,8 +16,11 @@ import type { Database as Db, Statement } from 'better-sqlite3';
  *   series' key range) with a unique index on (series_id, min_t), and `chunks.enc` names each
  *   row's encoding (ChunkEncoding: 2 = XOR, 3 = COMPACT). Older files are rebuilt at open (a
  *   one-time copy of their chunks, all XOR).
+ * - 4: label sets are stored as ids of (name, value) pairs: `label_pairs(id, name, value)` holds each
+ *   distinct pair once and `series.labels` is a BLOB of pair-id varints (see label-pairs.ts).
+ *   Older files are converted at open (a one-time pass over the series table).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** DDL of the per-series state table named `name` (also used to rewrite it compactly, see TenantStore.vacuum). */
 export function headTableSql(name: string): string {
@@ -30,7 +35,8 @@ export function headTableSql(name: string): string {
 }
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS label_pairs (id INTEGER PRIMARY KEY, name TEXT NOT NULL, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
   id INTEGER PRIMARY KEY,
   series_id INTEGER NOT NULL,
@@ -53,9 +59,13 @@ export type StateRow = [number, Buffer, number | null, number | null, number | n
 
 /** Every prepared statement of a tenant database, created once at open. */
 export interface Statements {
-  readonly insertSeries: Statement<[number, string]>;
-  readonly allSeries: Statement<[], [number, string]>;
+  /** (id, pair-id varints). */
+  readonly insertSeries: Statement<[number, Buffer]>;
+  readonly allSeries: Statement<[], [number, Buffer]>;
   readonly deleteSeries: Statement<[number]>;
+  readonly insertPair: Statement<[number, string, string]>;
+  readonly allPairs: Statement<[], [number, string, string]>;
+  readonly deletePair: Statement<[number]>;
   /** (series_id, min_t, max_t, data, enc). */
   readonly insertChunk: Statement<[number, number, number, Buffer, number]>;
   /** Chunks of a series overlapping [start, end]: args (id, end, start, id, start, start). */
@@ -68,7 +78,8 @@ export interface Statements {
    */
   readonly rangeChunksMany: Statement<[string, number, number, number, number], [number, number, number, Buffer, number]>;
   readonly firstChunkMinT: Statement<[number], number>;
-  readonly lastChunk: Statement<[number], [number, Buffer]>;
+  /** The newest chunk of a series: [max_t, data, enc]. */
+  readonly lastChunk: Statement<[number], [number, Buffer, number]>;
   /** Deletes chunks of a series that end before a cutoff: args (id, cutoff, cutoff). */
   readonly deleteOldChunks: Statement<[number, number, number]>;
   readonly deleteAllChunks: Statement<[number]>;
@@ -117,23 +128,29 @@ export function openTenantDb(path: string): OpenedTenantDb {
       db.pragma('auto_vacuum = INCREMENTAL');
       db.exec('VACUUM');
     }
-    const rebuildChunks = previousVersion === 1 || previousVersion === 2;
-    if (rebuildChunks) db.exec('ALTER TABLE chunks RENAME TO chunks_before_v3');
-    db.exec(SCHEMA);
-    if (rebuildChunks) {
-      // In time order, as new rows arrive: retention then frees whole pages at the front.
-      db.transaction(() => {
+    // What to convert is read from the tables themselves, not only from user_version, and done in
+    // one transaction: a crash during a conversion leaves the file as it was, and a version 1 file
+    // (marked only after its state rows are written, see markMigrated) is not converted twice.
+    const tables = new Set(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
+    const columnsOf = (table: string): Set<string> => new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+    const rebuildChunks = tables.has('chunks') && !columnsOf('chunks').has('enc');
+    const convertSeries = tables.has('series') && !tables.has('label_pairs');
+    db.transaction(() => {
+      if (rebuildChunks) db.exec('ALTER TABLE chunks RENAME TO chunks_before_v3');
+      if (convertSeries) db.exec('ALTER TABLE series RENAME TO series_before_v4');
+      db.exec(SCHEMA);
+      if (convertSeries) convertSeriesTable(db);
+      if (rebuildChunks) {
+        // In time order, as new rows arrive: retention then frees whole pages at the front.
         db.exec(`INSERT INTO chunks (series_id, min_t, max_t, enc, data)
-                 SELECT series_id, min_t, max_t, 2, data FROM chunks_before_v3 ORDER BY max_t, series_id`);
+                 SELECT series_id, min_t, max_t, ${ChunkEncoding.XOR}, data FROM chunks_before_v3 ORDER BY max_t, series_id`);
         db.exec('DROP TABLE chunks_before_v3');
-      })();
-      // A version 1 file is marked once its state rows are migrated too (markMigrated).
-      if (previousVersion === 2) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }
-    if (previousVersion === 1) {
-      const cols = new Set((db.prepare('PRAGMA table_info(head)').all() as { name: string }[]).map((c) => c.name));
-      for (const c of V2_HEAD_COLUMNS) if (!cols.has(c)) db.exec(`ALTER TABLE head ADD COLUMN ${c} INTEGER`);
-    }
+      }
+      if (previousVersion === 1) {
+        const cols = columnsOf('head');
+        for (const c of V2_HEAD_COLUMNS) if (!cols.has(c)) db.exec(`ALTER TABLE head ADD COLUMN ${c} INTEGER`);
+      } else if (!isNew && previousVersion < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
     if (isNew) {
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       previousVersion = 0;
@@ -153,8 +170,11 @@ export function markMigrated(db: Db): void {
 function prepare(db: Db): Statements {
   return {
     insertSeries: db.prepare('INSERT INTO series (id, labels) VALUES (?, ?)'),
-    allSeries: db.prepare<[], [number, string]>('SELECT id, labels FROM series ORDER BY id').raw(),
+    allSeries: db.prepare<[], [number, Buffer]>('SELECT id, labels FROM series ORDER BY id').raw(),
     deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
+    insertPair: db.prepare('INSERT INTO label_pairs (id, name, value) VALUES (?, ?, ?)'),
+    allPairs: db.prepare<[], [number, string, string]>('SELECT id, name, value FROM label_pairs').raw(),
+    deletePair: db.prepare('DELETE FROM label_pairs WHERE id = ?'),
     // OR REPLACE: re-persisting a chunk after a partial recovery must not wedge every later commit.
     insertChunk: db.prepare('INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data, enc) VALUES (?, ?, ?, ?, ?)'),
     // Chunks never overlap, so only the last chunk starting at or before `start` can reach into the
@@ -176,7 +196,7 @@ function prepare(db: Db): Statements {
       )
       .raw(),
     firstChunkMinT: db.prepare<[number], number>('SELECT min_t FROM chunks WHERE series_id = ? ORDER BY min_t LIMIT 1').pluck(),
-    lastChunk: db.prepare<[number], [number, Buffer]>('SELECT max_t, data FROM chunks WHERE series_id = ? ORDER BY min_t DESC LIMIT 1').raw(),
+    lastChunk: db.prepare<[number], [number, Buffer, number]>('SELECT max_t, data, enc FROM chunks WHERE series_id = ? ORDER BY min_t DESC LIMIT 1').raw(),
     // min_t < cutoff bounds the index range scan; max_t < cutoff keeps only whole expired chunks.
     deleteOldChunks: db.prepare('DELETE FROM chunks WHERE series_id = ? AND min_t < ? AND max_t < ?'),
     deleteAllChunks: db.prepare('DELETE FROM chunks WHERE series_id = ?'),

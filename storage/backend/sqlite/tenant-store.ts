@@ -1,14 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Database as Db } from 'better-sqlite3';
 import { AppError, clip, ErrorKind } from '../../../common/errors.js';
-import { compareLabels, formatLabels, labelsFromKey, seriesKey } from '../../../common/labels.js';
+import { compareLabels, formatLabels, seriesKey } from '../../../common/labels.js';
 import type { CompiledMatcher } from '../../../common/matchers.js';
 import { type Labels, type RejectedSamples, type SampleBatch, type WriteResult, wordsOf } from '../../../common/types.js';
 import { COMPACT_MAX_SAMPLES, compactChunkSampleCount, decodeCompactChunk, encodeCompactChunk } from '../../chunk/compact.js';
-import { XorEncoder, XorIterator, decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
+import { XorEncoder, decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
 import { SeriesIndex } from '../series-index.js';
 import { headTableSql, markMigrated, openTenantDb, type Statements } from './statements.js';
+import { corrupt as corruptSeries, decodePairIds, encodePairIds } from './label-pairs.js';
 import { decodeWalRecord, encodeWalRecord } from './wal-record.js';
 
 /**
@@ -140,6 +141,8 @@ const WAL_RECORDS_PER_DELETE = 4;
 /** Pages freed per vacuum step (4 KiB pages: 4 MiB, a few ms). */
 const VACUUM_PAGES_PER_STEP = 1024;
 const EMPTY_BLOB = Buffer.alloc(0);
+/** Label-pair rows deleted per transaction when their series are gone. */
+const PAIRS_PER_DELETE_STEP = 4096;
 
 /** Series ids per chunk-reading statement of select (bounds the JSON argument and the row batch). */
 const SELECT_IDS_PER_STATEMENT = 8192;
@@ -169,6 +172,10 @@ export class TenantStore {
   private readonly _byId: (MemSeries | undefined)[] = [];
   private readonly _index = new SeriesIndex();
   private _nextId = 1;
+  /** Next id of a `label_pairs` row (ids of pairs in use live in the index, see label-pairs.ts). */
+  private _nextPairId = 1;
+  /** Pairs left without series (retention dropped them) whose rows are still to be deleted. */
+  private _orphanPairs: number[] = [];
   private _epoch = 0;
   private _lastWalId = 0;
   /** WAL records with id ≤ this have been deleted by a completed checkpoint. */
@@ -192,6 +199,11 @@ export class TenantStore {
   private readonly _runStart: number[] = [];
   private readonly _newSeries: MemSeries[] = [];
   private readonly _newByKey = new Map<string, MemSeries>();
+  /** Pair ids of each new series (same index as `_newSeries`). */
+  private readonly _newSeriesPairs: number[][] = [];
+  /** Pairs first seen in this commit: `name\xffvalue` → id, and their rows as (id, name, value) triples. */
+  private readonly _newPairs = new Map<string, number>();
+  private readonly _newPairRows: (number | string)[] = [];
 
   /** Stats, exposed read-only through `stats()`. */
   private readonly _stats: TenantStoreStats = {
@@ -341,10 +353,15 @@ export class TenantStore {
     if (acc === 0 && this._newSeries.length === 0) return results;
 
     const walRecord = acc > 0 ? encodeWalRecord(this._runSeriesId, this._runStart, acc, this._accT, this._accW) : null;
+    const nextPairId = this._planNewPairs();
     let walId = this._lastWalId;
     try {
       this._db.transaction(() => {
-        for (const ms of this._newSeries) this._st.insertSeries.run(ms.id, ms.key);
+        const rows = this._newPairRows;
+        for (let k = 0; k < rows.length; k += 3) this._st.insertPair.run(rows[k] as number, rows[k + 1] as string, rows[k + 2] as string);
+        for (let k = 0; k < this._newSeries.length; k++) {
+          this._st.insertSeries.run((this._newSeries[k] as MemSeries).id, encodePairIds(this._newSeriesPairs[k] as number[]));
+        }
         if (walRecord !== null) walId = Number(this._st.insertWal.run(walRecord).lastInsertRowid);
       })();
     } catch (err) {
@@ -355,10 +372,45 @@ export class TenantStore {
     this._lastWalId = walId;
     if (walRecord !== null) this._stats.walBytes += walRecord.length;
     this._nextId = nextId;
-    for (const ms of this._newSeries) this._addSeries(ms);
+    this._nextPairId = nextPairId;
+    for (let k = 0; k < this._newSeries.length; k++) this._addSeries(this._newSeries[k] as MemSeries, this._newSeriesPairs[k] as number[]);
+    this._newSeriesPairs.length = 0;
     for (let k = 0; k < acc; k++) this._appendToHead(this._accSeries[k] as MemSeries, this._accT[k] as number, this._accW, k, walId);
     this._accSeries.length = 0; // drop references
     return results;
+  }
+
+  /**
+   * The label-pair ids of every new series of the commit being planned (`_newSeriesPairs`): a pair
+   * some series already has keeps its id (held by the index); other pairs get new ids and rows
+   * (`_newPairRows`). Returns the next free pair id once those rows are committed.
+   */
+  private _planNewPairs(): number {
+    let nextPairId = this._nextPairId;
+    this._newPairs.clear();
+    this._newPairRows.length = 0;
+    this._newSeriesPairs.length = 0;
+    for (const ms of this._newSeries) {
+      const labels = ms.labels;
+      const ids = new Array<number>(labels.length >>> 1);
+      for (let i = 0; i + 1 < labels.length; i += 2) {
+        const name = labels[i] as string;
+        const value = labels[i + 1] as string;
+        let pid = this._index.pairId(name, value);
+        if (pid === 0) {
+          const pairKey = `${name}\xff${value}`;
+          pid = this._newPairs.get(pairKey) ?? 0;
+          if (pid === 0) {
+            pid = nextPairId++;
+            this._newPairs.set(pairKey, pid);
+            this._newPairRows.push(pid, name, value);
+          }
+        }
+        ids[i >>> 1] = pid;
+      }
+      this._newSeriesPairs.push(ids);
+    }
+    return nextPairId;
   }
 
   /**
@@ -619,10 +671,10 @@ export class TenantStore {
     return false;
   }
 
-  private _addSeries(ms: MemSeries): void {
+  private _addSeries(ms: MemSeries, pairIds: readonly number[]): void {
     this._byKey.set(ms.key, ms);
     this._byId[ms.id] = ms;
-    ms.labels = this._index.add(ms.id, ms.labels);
+    ms.labels = this._index.add(ms.id, ms.labels, pairIds);
   }
 
   /** Appends one committed sample (from WAL record `walId`) to the head, cutting the head into a chunk when full. */
@@ -865,6 +917,7 @@ export class TenantStore {
       if (dropped.length > 0) this._dropSeries(dropped);
       if (id < this._byId.length) yield;
     }
+    yield* this._deleteOrphanPairs();
     yield* this._vacuumSteps(0);
   }
 
@@ -877,9 +930,29 @@ export class TenantStore {
       this._byKey.delete(ms.key);
     }
     ids.sort();
-    this._index.remove(ids, (id) => (this._byId[id] as MemSeries).labels);
+    this._index.remove(
+      ids,
+      (id) => (this._byId[id] as MemSeries).labels,
+      (pairId) => this._orphanPairs.push(pairId),
+    );
     for (const ms of list) this._byId[ms.id] = undefined;
     this._stats.seriesDropped += list.length;
+  }
+
+  /** Deletes the rows of label pairs no series has any more, in bounded transactions. */
+  private *_deleteOrphanPairs(): MaintenanceTask {
+    while (this._orphanPairs.length > 0) {
+      const batch = this._orphanPairs.splice(0, PAIRS_PER_DELETE_STEP);
+      try {
+        this._timedTxn(() => {
+          for (const pid of batch) this._st.deletePair.run(pid);
+        });
+      } catch (err) {
+        this._orphanPairs.push(...batch);
+        throw err;
+      }
+      if (this._orphanPairs.length > 0) yield;
+    }
   }
 
   /** Gives free pages back to the file system, a bounded number per step, until `keep` remain. */
@@ -920,11 +993,7 @@ export class TenantStore {
   private _recover(previousVersion: number): void {
     const st = this._st;
     const legacy = previousVersion === 1;
-    for (const [id, key] of st.allSeries.iterate()) {
-      const ms = new MemSeries(id, key, labelsFromKey(key));
-      this._addSeries(ms);
-      if (id >= this._nextId) this._nextId = id + 1;
-    }
+    this._recoverSeries();
     if (legacy) this._recoverLegacyChunks();
     for (const [id, data, cMin, cMax, lo, hi] of st.allStates.iterate()) {
       const ms = this._byId[id];
@@ -983,25 +1052,70 @@ export class TenantStore {
     } else if (replayed) this.checkpoint();
   }
 
-  /** Version 1 files: per series, the span and last value of its chunks from two queries. */
+  /**
+   * Loads every series (labels from their label-pair ids) into the maps and the index. Pair rows no
+   * series uses (retention dropped their series, and a crash came before the rows were deleted)
+   * are deleted here.
+   */
+  private _recoverSeries(): void {
+    const st = this._st;
+    const pairName: string[] = [];
+    const pairValue: string[] = [];
+    for (const [pid, name, value] of st.allPairs.iterate()) {
+      pairName[pid] = name;
+      pairValue[pid] = value;
+      if (pid >= this._nextPairId) this._nextPairId = pid + 1;
+    }
+    const used = new Uint8Array(this._nextPairId);
+    for (const [id, data] of st.allSeries.iterate()) {
+      const pairIds = decodePairIds(data, id);
+      const labels = new Array<string>(2 * pairIds.length);
+      for (let j = 0; j < pairIds.length; j++) {
+        const pid = pairIds[j] as number;
+        const name = pairName[pid];
+        if (name === undefined) throw corruptSeries(id, `unknown label pair ${pid}`);
+        labels[2 * j] = name;
+        labels[2 * j + 1] = pairValue[pid] as string;
+        used[pid] = 1;
+      }
+      this._addSeries(new MemSeries(id, seriesKey(labels), labels), pairIds);
+      if (id >= this._nextId) this._nextId = id + 1;
+    }
+    pairName.forEach((_name, pid) => {
+      if (used[pid] === 0) this._orphanPairs.push(pid);
+    });
+    if (this._orphanPairs.length > 0) {
+      const steps = this._deleteOrphanPairs();
+      while (steps.next().done !== true) {
+        /* to completion */
+      }
+    }
+  }
+
+  /**
+   * Version 1 files: per series, the span and last value of its chunks from two queries. (The
+   * newest chunk may already be compact if a crash interrupted this migration after its checkpoint.)
+   */
   private _recoverLegacyChunks(): void {
     const st = this._st;
-    const it = new XorIterator();
     for (const ms of this._byKey.values()) {
       const last = st.lastChunk.get(ms.id);
       if (last === undefined) continue;
-      ms.persistedMinT = st.firstChunkMinT.get(ms.id) ?? last[0];
-      ms.persistedMaxT = last[0];
-      it.reset(last[1]);
-      while (it.next()) {
-        /* to the last sample */
-      }
-      ms.persistedLastLo = it.vLo;
-      ms.persistedLastHi = it.vHi;
+      const [maxT, data, enc] = last;
+      const count = enc === ChunkEncoding.COMPACT ? compactChunkSampleCount(data) : xorChunkSampleCount(data);
+      const ts = new Float64Array(count);
+      const values = new Float64Array(count);
+      if (enc === ChunkEncoding.COMPACT) decodeCompactChunk(data, ts, values, 0);
+      else decodeXorChunk(data, ts, values, 0);
+      const words = wordsOf(values);
+      ms.persistedMinT = st.firstChunkMinT.get(ms.id) ?? maxT;
+      ms.persistedMaxT = maxT;
+      ms.persistedLastLo = count > 0 ? (words[2 * count - 2] as number) : 0;
+      ms.persistedLastHi = count > 0 ? (words[2 * count - 1] as number) : 0;
       ms.minT = ms.persistedMinT;
-      ms.lastT = last[0];
-      ms.lastLo = it.vLo;
-      ms.lastHi = it.vHi;
+      ms.lastT = maxT;
+      ms.lastLo = ms.persistedLastLo;
+      ms.lastHi = ms.persistedLastHi;
     }
   }
 }
