@@ -66,6 +66,8 @@ describe('snappy handling', () => {
     { name: 'long stream (holds more than it claims)', hex: '0208616263' },
     { name: 'copy before any output', hex: '0a0500' },
     { name: 'literal past end', hex: '0a2461' },
+    { name: 'announced length impossible for the body size', hex: '80800161' },
+    { name: 'overlapping copy longer than announced', hex: '0500611e0100' },
   ])('$name → bad-snappy', ({ hex }) => {
     expect(caught(() => decompressSnappy(Buffer.from(hex, 'hex'), 1 << 20)).code).toBe('bad-snappy');
   });
@@ -73,6 +75,17 @@ describe('snappy handling', () => {
   it('round trips real snappy output, including back-references', () => {
     const raw = Buffer.from('abcabcabcabcabcabcabcabcabcabcabcabc'.repeat(50));
     expect(Buffer.from(decompressSnappy(Buffer.from(snappy.compress(raw)), 1 << 20))).toEqual(raw);
+  });
+
+  it('returns a fresh array that owns its buffer, from a Buffer at any offset', () => {
+    const raw = Buffer.from('label=value,'.repeat(500));
+    const compressed = snappy.compress(raw);
+    const host = Buffer.alloc(compressed.length + 5);
+    host.set(compressed, 5);
+    const out = decompressSnappy(host.subarray(5), 1 << 20);
+    expect(Buffer.from(out).equals(raw)).toBe(true);
+    // decode-worker.ts transfers out.buffer to the main thread; a shared or pooled buffer would force a copy.
+    expect([out.byteOffset, out.byteLength]).toEqual([0, out.buffer.byteLength]);
   });
 
   it('framed snappy gets its own message', () => {

@@ -1,11 +1,14 @@
 /**
  * Remote-write body → DecodedWriteRequest: content negotiation, size caps before and after
- * decompression, snappy block decoding (snappyjs) and the fast protobuf decoder.
+ * decompression, snappy block decoding (ingest/snappy.ts) and the fast protobuf decoder.
  * Every failure is an AppError; nothing here allocates in proportion to a size the sender merely claims.
  */
-import { uncompress } from 'snappyjs';
 import { AppError, ErrorKind } from '../common/errors.js';
 import { decodeWriteRequest, type DecodedWriteRequest, type KnownLabels, type RawLabelsLookup } from '../proto/write-request-decoder.js';
+import { decodeSnappyElements, snappyDecodedLength } from './snappy.js';
+
+/** Re-exported from ingest/snappy.ts, where the decoder lives, for existing callers. */
+export { snappyDecodedLength };
 
 /** Size limits applied while decoding one body. */
 export interface DecodeLimits {
@@ -33,10 +36,6 @@ const FRAMED_SNAPPY_MAGIC = [0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x7
 
 function unsupported(code: string, message: string): AppError {
   return new AppError(ErrorKind.UnsupportedMedia, code, `${message} [err-${code}]`);
-}
-
-function badSnappy(message: string, cause?: unknown): AppError {
-  return new AppError(ErrorKind.BadData, 'bad-snappy', `invalid snappy body: ${message} [err-bad-snappy]`, { cause });
 }
 
 /**
@@ -67,75 +66,9 @@ export function negotiate(headers: BodyHeaders): RemoteWriteVersion {
 }
 
 /**
- * Reads the snappy block preamble: the decompressed length as a little-endian base-128 varint
- * of at most 5 bytes (≤ 2^32 − 1). Returns `[length, preambleBytes]`.
- */
-export function snappyDecodedLength(body: Uint8Array): [number, number] {
-  let result = 0;
-  for (let i = 0; i < 5 && i < body.length; i++) {
-    const b = body[i] as number;
-    result += (b & 0x7f) * 2 ** (7 * i);
-    if (b < 0x80) {
-      if (result > 0xffffffff) break;
-      return [result, i + 1];
-    }
-  }
-  throw badSnappy('bad length preamble');
-}
-
-/**
- * Walks the snappy elements without copying and checks that they produce exactly `expected` bytes
- * and only reference already-produced output. snappyjs skips both checks (a short stream leaves a
- * zero-filled tail, a long one is silently cut), which would hand garbage to the protobuf decoder.
- */
-function checkSnappyElements(body: Uint8Array, start: number, expected: number): void {
-  let pos = start;
-  let out = 0;
-  const n = body.length;
-  while (pos < n) {
-    const c = body[pos++] as number;
-    let len: number;
-    if ((c & 3) === 0) {
-      len = (c >>> 2) + 1;
-      if (len > 60) {
-        const extra = len - 60;
-        if (pos + extra > n) throw badSnappy('truncated literal length');
-        len = 0;
-        for (let k = extra - 1; k >= 0; k--) len = len * 256 + (body[pos + k] as number);
-        len += 1;
-        pos += extra;
-      }
-      if (pos + len > n) throw badSnappy('literal runs past the end of the body');
-      pos += len;
-    } else {
-      let offset: number;
-      if ((c & 3) === 1) {
-        if (pos + 1 > n) throw badSnappy('truncated copy');
-        len = ((c >>> 2) & 7) + 4;
-        offset = ((c >>> 5) << 8) | (body[pos] as number);
-        pos += 1;
-      } else if ((c & 3) === 2) {
-        if (pos + 2 > n) throw badSnappy('truncated copy');
-        len = (c >>> 2) + 1;
-        offset = (body[pos] as number) | ((body[pos + 1] as number) << 8);
-        pos += 2;
-      } else {
-        if (pos + 4 > n) throw badSnappy('truncated copy');
-        len = (c >>> 2) + 1;
-        offset = ((body[pos] as number) | ((body[pos + 1] as number) << 8) | ((body[pos + 2] as number) << 16) | ((body[pos + 3] as number) << 24)) >>> 0;
-        pos += 4;
-      }
-      if (offset === 0 || offset > out) throw badSnappy('copy offset out of range');
-    }
-    out += len;
-    if (out > expected) throw badSnappy(`stream decodes to more than the announced ${expected} bytes`);
-  }
-  if (out !== expected) throw badSnappy(`stream decodes to ${out} bytes, preamble announced ${expected}`);
-}
-
-/**
  * Decompresses a snappy block-format body after checking the announced size against the limit
- * (before allocating) and rejecting the framed format with a clear message.
+ * (before allocating) and rejecting the framed format with a clear message. The result is a fresh
+ * Uint8Array that owns its whole buffer (decode-worker.ts transfers it without copying).
  */
 export function decompressSnappy(body: Uint8Array, maxDecompressedBytes: number): Uint8Array {
   if (body.length >= FRAMED_SNAPPY_MAGIC.length && FRAMED_SNAPPY_MAGIC.every((b, i) => body[i] === b)) {
@@ -153,12 +86,7 @@ export function decompressSnappy(body: Uint8Array, maxDecompressedBytes: number)
       `decompressed body would be ${length} bytes, limit ${maxDecompressedBytes} (ingest.maxDecompressedBytes) [err-decompressed-too-large]`,
     );
   }
-  checkSnappyElements(body, preamble, length);
-  try {
-    return uncompress(body, maxDecompressedBytes);
-  } catch (err) {
-    throw badSnappy(err instanceof Error ? err.message : String(err), err);
-  }
+  return decodeSnappyElements(body, preamble, length);
 }
 
 /**

@@ -46,7 +46,7 @@ const RULES: Rule[] = [
   { from: /^(?!proto\/)/, forbidden: /^protobufjs$/, why: 'protobufjs is owned by proto/' },
   { from: /^(?!storage\/(rpc|server\/|client\/))/, forbidden: /^@grpc\/grpc-js$/, why: 'grpc-js is owned by storage/rpc, server and client' },
   { from: /^(?!storage\/backend\/sqlite\/)/, forbidden: /^better-sqlite3$/, why: 'better-sqlite3 is owned by the SQLite backend' },
-  { from: /^(?!(ingest\/decode|load\/|test\/helpers\/))/, forbidden: /^snappyjs$/, why: 'snappyjs is owned by ingest/decode.ts, load/ and test helpers' },
+  { from: /^(?!(load\/|test\/helpers\/))/, forbidden: /^snappyjs$/, why: 'snappyjs compresses for load/ and test helpers; ingest decompresses with ingest/snappy.ts' },
   { from: /^(?!(bin\/|ingest\/(server|routes\/)|query\/(server|api\/)))/, forbidden: /^fastify$/, why: 'fastify is owned by the servers and routes' },
 ];
 
