@@ -7,9 +7,10 @@
  *   a committed transaction survives kill -9 of the process (not necessarily power loss).
  *   A tenant database must be used by one backend at a time (no cross-process locking).
  * - Tables: series(id, labels = label-pair id varints) and label_pairs(id, name, value), each
- *   distinct pair once (label-pairs.ts), chunks(id, series_id, min_t, max_t, enc, data) rows of
- *   one or more sealed chunks with a unique index on (series_id, min_t) (statements.ts), wal(id,
- *   data) records of accepted samples, head(series_id, data,
+ *   distinct pair once (label-pairs.ts), chunks(id, series_id, min_t, max_t, enc, data) complete
+ *   rows of `rowChunks` sealed chunks with a unique index on (series_id, min_t), open_rows: per
+ *   series its newest row while not complete (statements.ts), wal(id, data) records of accepted
+ *   samples, head(series_id, data,
  *   chunk_min_t, chunk_max_t, last_lo, last_hi) = one state row per series: its head snapshot
  *   plus the span and last value of its persisted chunks, meta(key, value) (reserved).
  *   New files use auto_vacuum=INCREMENTAL (older ones are converted by one VACUUM at open), so
@@ -42,8 +43,8 @@
  *   record names is deleted (row, state, index). Then incremental vacuum steps.
  *
  * Recovery (on open), and why it is exact
- * - A series' chunks and state row are only ever written together, so the state rows describe
- *   the chunks table: one scan of `head` gives every series' chunk span, last persisted value and
+ * - A series' rows (complete and open) and state row are only ever written together, so the
+ *   state rows describe the chunks and open_rows tables: one scan of `head` gives every series' chunk span, last persisted value and
  *   head snapshot (no per-series query). A snapshot only holds committed samples after the
  *   series' newest chunk. lastT = newest of chunk and head. Every acknowledged sample newer than
  *   lastT is in a WAL record not yet deleted (a record is deleted only after every sample in it
@@ -54,8 +55,8 @@
  *
  * Reads
  * - select: index → series whose [first, last] sample span overlaps the range, sorted by labels;
- *   per series one indexed range query for persisted chunks, then unflushed cut chunks, then the
- *   head, all XOR encoded, in time order.
+ *   persisted rows overlapping the range read for up to 8,192 series per statement (complete
+ *   rows, then open rows), then unflushed cut chunks, then the head, in time order.
  * - labelNames / labelValues / series filter the index by matchers and by each series' data span
  *   (series with any data in [first, last] overlapping the range; gaps inside the span count).
  */

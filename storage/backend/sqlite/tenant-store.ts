@@ -8,7 +8,7 @@ import { COMPACT_MAX_SAMPLES, compactChunkSampleCount, decodeCompactChunk, encod
 import { XorEncoder, decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
 import { SeriesIndex } from '../series-index.js';
-import { headTableSql, markMigrated, openTenantDb, type Statements } from './statements.js';
+import { headTableSql, markMigrated, openRowsTableSql, openTenantDb, type Statements } from './statements.js';
 import { corrupt as corruptSeries, decodePairIds, encodePairIds } from './label-pairs.js';
 import { decodeWalRecord, encodeWalRecord } from './wal-record.js';
 
@@ -134,12 +134,12 @@ export interface TenantStoreOptions {
 /** Maintenance steps: each `next()` runs one bounded transaction; writes may run between them. */
 export type MaintenanceTask = Generator<void, void, void>;
 
-/** Free pages above which a maintenance task ends with incremental vacuum steps. */
-const VACUUM_MIN_FREE_PAGES = 256;
+/** Free space above which a maintenance task ends with incremental vacuum steps. */
+const VACUUM_MIN_FREE_BYTES = 1 << 20;
 /** WAL records deleted per statement in a checkpoint's delete steps. */
 const WAL_RECORDS_PER_DELETE = 4;
-/** Pages freed per vacuum step (4 KiB pages: 4 MiB, a few ms). */
-const VACUUM_PAGES_PER_STEP = 1024;
+/** Space freed per vacuum step (a few ms). */
+const VACUUM_BYTES_PER_STEP = 4 << 20;
 const EMPTY_BLOB = Buffer.alloc(0);
 /** Label-pair rows deleted per transaction when their series are gone. */
 const PAIRS_PER_DELETE_STEP = 4096;
@@ -165,8 +165,12 @@ export class TenantStore {
   /** Scratch columns for re-encoding cut chunks at flush (grown as needed, reused). */
   private _sealTs = new Float64Array(512);
   private _sealValues = new Float64Array(512);
+  /** Samples in the last row `_sealChunks` encoded. */
+  private _lastSealedSamples = 0;
   private readonly _stepBudgetMs: number;
   private readonly _keepFreePages: number;
+  /** Page size of the file (new files: PAGE_SIZE; older ones keep theirs). */
+  private readonly _pageSize: number;
   private readonly _byKey = new Map<string, MemSeries>();
   /** Series by id (ids are dense, starting at 1; dropped series leave holes). */
   private readonly _byId: (MemSeries | undefined)[] = [];
@@ -227,7 +231,8 @@ export class TenantStore {
     this._samplesPerChunk = opts.samplesPerChunk;
     this._rowChunks = opts.rowChunks;
     this._stepBudgetMs = opts.stepBudgetMs;
-    this._keepFreePages = Math.ceil(opts.keepFreeBytes / 4096);
+    this._pageSize = db.pragma('page_size', { simple: true }) as number;
+    this._keepFreePages = Math.ceil(opts.keepFreeBytes / this._pageSize);
     try {
       this._recover(previousVersion);
     } catch (err) {
@@ -468,9 +473,10 @@ export class TenantStore {
 
   /**
    * Returns every free page to the file system (graceful close: leave a compact file). First the
-   * state table is rewritten: its rows are rewritten at every checkpoint and shrink when heads are
-   * cut, and SQLite leaves the emptied pages as they are (~10 % full measured), so a fresh copy in
-   * key order takes a fraction of the pages. Cost: one pass over one small row per series.
+   * state and open-row tables are rewritten: their rows are rewritten at every checkpoint and
+   * shrink when heads are cut or rows completed, and SQLite leaves the emptied pages as they are
+   * (~10 % full measured), so a fresh copy in key order takes a fraction of the pages. Cost: one
+   * pass over one small row per series.
    */
   vacuum(): void {
     while (this.step()) {
@@ -480,7 +486,11 @@ export class TenantStore {
       this._db.exec(`${headTableSql('head_compacted')};
         INSERT INTO head_compacted SELECT * FROM head ORDER BY series_id;
         DROP TABLE head;
-        ALTER TABLE head_compacted RENAME TO head;`);
+        ALTER TABLE head_compacted RENAME TO head;
+        ${openRowsTableSql('open_rows_compacted')};
+        INSERT INTO open_rows_compacted SELECT * FROM open_rows ORDER BY series_id;
+        DROP TABLE open_rows;
+        ALTER TABLE open_rows_compacted RENAME TO open_rows;`);
     });
     this._task = this._vacuumSteps(0);
     while (this.step()) {
@@ -588,7 +598,10 @@ export class TenantStore {
     const at: number[] = [];
     const flush = (): void => {
       if (ids.length === 0) return;
-      const rows = this._st.rangeChunksMany.all(JSON.stringify(ids), endMs, startMs, startMs, startMs);
+      const json = JSON.stringify(ids);
+      // Complete rows in time order, then the open rows (each newer than its series' complete rows).
+      const rows = this._st.rangeChunksMany.all(json, endMs, startMs, startMs, startMs);
+      for (const row of this._st.openRowsMany.all(json, endMs, startMs)) rows.push(row);
       for (const row of rows) {
         const idx = at[row[0]] as number;
         const c = chunkFromRow(row[1], row[2], row[3], row[4]);
@@ -716,10 +729,21 @@ export class TenantStore {
     let pMax = ms.persistedMaxT;
     let lo = ms.persistedLastLo;
     let hi = ms.persistedLastHi;
-    for (const c of this._sealChunks(ms.unflushed)) {
-      this._st.insertChunk.run(ms.id, c.minTimeMs, c.maxTimeMs, toBuffer(c.data), c.encoding);
-      if (pMin === Infinity) pMin = c.minTimeMs;
-      pMax = c.maxTimeMs;
+    if (ms.unflushed.length > 0) {
+      // The open row (if any) and the cut chunks become rows; the last one stays open while it
+      // has room for another chunk, the others are complete and appended to `chunks`.
+      const st = this._st;
+      const open = ms.persistedMaxT === -Infinity ? undefined : st.openRow.get(ms.id);
+      const rows = this._sealChunks(open === undefined ? ms.unflushed : [chunkFromRow(open[0], open[1], open[2], open[3]), ...ms.unflushed]);
+      const lastStaysOpen = this._lastSealedSamples + this._samplesPerChunk <= this._maxRowSamples;
+      for (let r = 0; r < rows.length; r++) {
+        const c = rows[r] as EncodedChunk;
+        if (r === rows.length - 1 && lastStaysOpen) st.upsertOpenRow.run(ms.id, c.minTimeMs, c.maxTimeMs, toBuffer(c.data), c.encoding);
+        else st.insertChunk.run(ms.id, c.minTimeMs, c.maxTimeMs, toBuffer(c.data), c.encoding);
+        if (pMin === Infinity) pMin = c.minTimeMs;
+        pMax = c.maxTimeMs;
+      }
+      if (open !== undefined && !lastStaysOpen) st.deleteOpenRow.run(ms.id);
     }
     if (ms.unflushed.length > 0) {
       lo = ms.cutLastLo;
@@ -730,20 +754,26 @@ export class TenantStore {
     this._st.upsertState.run(ms.id, head, hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo : null, hasChunks ? hi : null);
   }
 
+  /** Most samples in one `chunks` row. */
+  private get _maxRowSamples(): number {
+    return Math.min(COMPACT_MAX_SAMPLES, this._samplesPerChunk * this._rowChunks);
+  }
+
   /**
-   * The rows to persist for a series' cut chunks (XOR, as appended): re-encoded in the compact
-   * sealed-chunk format (storage/chunk/compact.ts, ~2.2× smaller on typical data), consecutive
-   * chunks merged up to `rowChunks` chunks' worth of samples per row (fewer rows: less per-row
-   * overhead on disk and fewer row reads per query).
+   * The rows to persist for a series' open row and cut chunks (XOR, as appended): re-encoded in
+   * the compact sealed-chunk format (storage/chunk/compact.ts, ~2.2× smaller on typical data),
+   * consecutive chunks merged up to `rowChunks` chunks' worth of samples per row (fewer rows: less
+   * per-row overhead on disk and fewer row reads per query). Sets `_lastSealedSamples`.
    */
   private _sealChunks(chunks: readonly EncodedChunk[]): EncodedChunk[] {
     const out: EncodedChunk[] = [];
-    const maxRow = Math.min(COMPACT_MAX_SAMPLES, this._samplesPerChunk * this._rowChunks);
+    const maxRow = this._maxRowSamples;
     let n = 0;
     const emit = (): void => {
       if (n === 0) return;
       const ts = this._sealTs;
       out.push({ minTimeMs: ts[0] as number, maxTimeMs: ts[n - 1] as number, encoding: ChunkEncoding.COMPACT, data: encodeCompactChunk(ts, this._sealValues, 0, n) });
+      this._lastSealedSamples = n;
       n = 0;
     };
     for (const c of chunks) {
@@ -880,16 +910,16 @@ export class TenantStore {
             // No data at or after the cutoff. Only drop it when no WAL record names it (else a
             // replay after a crash would meet an unknown series); the next run will.
             if (ms.lastWalId > this._walDeletedUpTo) continue;
-            deleted += st.deleteAllChunks.run(ms.id).changes;
+            deleted += st.deleteAllChunks.run(ms.id).changes + st.deleteOpenRow.run(ms.id).changes;
             st.deleteState.run(ms.id);
             st.deleteSeries.run(ms.id);
             dropped.push(ms);
           } else if (ms.persistedMinT < cutoffMs) {
-            const n = st.deleteOldChunks.run(ms.id, cutoffMs, cutoffMs).changes;
+            const n = st.deleteOldChunks.run(ms.id, cutoffMs, cutoffMs).changes + st.deleteOldOpenRow.run(ms.id, cutoffMs).changes;
             if (n === 0) continue; // the oldest chunk still reaches the cutoff
             deleted += n;
             // The state row must describe the chunks left (recovery trusts it).
-            const first = ms.persistedMaxT < cutoffMs ? undefined : st.firstChunkMinT.get(ms.id);
+            const first = ms.persistedMaxT < cutoffMs ? undefined : st.firstChunkMinT.get(ms.id, ms.id);
             const pMin = first ?? Infinity;
             const hasChunks = first !== undefined;
             const headBytes = head !== null && head.count > 0 ? toBuffer(head.bytes()) : EMPTY_BLOB;
@@ -959,10 +989,10 @@ export class TenantStore {
   private *_vacuumSteps(keep: number): MaintenanceTask {
     for (;;) {
       const free = this._freePages();
-      if (free <= keep + VACUUM_MIN_FREE_PAGES) return;
+      if (free <= keep + VACUUM_MIN_FREE_BYTES / this._pageSize) return;
       yield;
       const t0 = performance.now();
-      this._db.pragma(`incremental_vacuum(${Math.min(VACUUM_PAGES_PER_STEP, free - keep)})`);
+      this._db.pragma(`incremental_vacuum(${Math.min(VACUUM_BYTES_PER_STEP / this._pageSize, free - keep)})`);
       const ms = performance.now() - t0;
       if (ms > this._stats.maxMaintenanceTxnMs) this._stats.maxMaintenanceTxnMs = ms;
       const after = this._db.pragma('freelist_count', { simple: true }) as number;
@@ -1099,7 +1129,7 @@ export class TenantStore {
   private _recoverLegacyChunks(): void {
     const st = this._st;
     for (const ms of this._byKey.values()) {
-      const last = st.lastChunk.get(ms.id);
+      const last = st.lastChunk.get(ms.id, ms.id);
       if (last === undefined) continue;
       const [maxT, data, enc] = last;
       const count = enc === ChunkEncoding.COMPACT ? compactChunkSampleCount(data) : xorChunkSampleCount(data);
@@ -1108,7 +1138,7 @@ export class TenantStore {
       if (enc === ChunkEncoding.COMPACT) decodeCompactChunk(data, ts, values, 0);
       else decodeXorChunk(data, ts, values, 0);
       const words = wordsOf(values);
-      ms.persistedMinT = st.firstChunkMinT.get(ms.id) ?? maxT;
+      ms.persistedMinT = st.firstChunkMinT.get(ms.id, ms.id) ?? maxT;
       ms.persistedMaxT = maxT;
       ms.persistedLastLo = count > 0 ? (words[2 * count - 2] as number) : 0;
       ms.persistedLastHi = count > 0 ? (words[2 * count - 1] as number) : 0;
