@@ -14,8 +14,6 @@ import {
   decodeSelectResponse,
   decodeSeriesRequest,
   decodeSeriesResponse,
-  decodeWriteRequest,
-  decodeWriteResponse,
   encodeLabelNamesRequest,
   encodeLabelNamesResponse,
   encodeLabelValuesRequest,
@@ -24,8 +22,6 @@ import {
   encodeSelectResponse,
   encodeSeriesRequest,
   encodeSeriesResponse,
-  encodeWriteRequest,
-  encodeWriteResponse,
   type LabelNamesRequestMsg,
   type LabelNamesResponseMsg,
   type LabelValuesRequestMsg,
@@ -55,6 +51,7 @@ import {
   type StatsRequestMsg,
   type StatsResponseMsg,
 } from '../proto/index.js';
+import { decodeWriteRequestMsg, decodeWriteResponseMsg, encodeWriteRequestMsg, encodeWriteResponseMsg } from './write-codec.js';
 
 /** A Buffer over the same memory as `bytes` (grpc-js wants Buffers; no copy). */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -95,7 +92,8 @@ export interface StorageServiceDefinition extends ServiceDefinition {
 
 /** grpc-js definition of `promstore.storage.v1.Storage` (paths `/promstore.storage.v1.Storage/<Rpc>`). */
 export const storageServiceDefinition: StorageServiceDefinition = {
-  Write: method('Write', false, encodeWriteRequest, decodeWriteRequest, encodeWriteResponse, decodeWriteResponse),
+  // The hot RPC: hand-written codec (storage/write-codec.ts), same wire format as the reflected one.
+  Write: method('Write', false, encodeWriteRequestMsg, decodeWriteRequestMsg, encodeWriteResponseMsg, decodeWriteResponseMsg),
   Select: method('Select', true, encodeSelectRequest, decodeSelectRequest, encodeSelectResponse, decodeSelectResponse),
   LabelNames: method('LabelNames', false, encodeLabelNamesRequest, decodeLabelNamesRequest, encodeLabelNamesResponse, decodeLabelNamesResponse),
   LabelValues: method('LabelValues', false, encodeLabelValuesRequest, decodeLabelValuesRequest, encodeLabelValuesResponse, decodeLabelValuesResponse),
