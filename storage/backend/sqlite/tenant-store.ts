@@ -535,8 +535,10 @@ export class TenantStore {
     for (let i = 0; i < list.length; i++) {
       const ms = list[i] as MemSeries;
       const chunks: EncodedChunk[] = persisted[i] ?? [];
+      // Cut chunks are never modified (a flush replaces the list), so they are handed out as they
+      // are; only the head, which later appends change, is copied.
       for (const c of ms.unflushed) {
-        if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) chunks.push({ ...c, data: c.data.slice() });
+        if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) chunks.push(c);
       }
       const h = ms.head;
       if (h !== null && h.count > 0 && h.minTimeMs <= endMs && h.maxTimeMs >= startMs) {
