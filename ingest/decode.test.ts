@@ -1,18 +1,8 @@
 import snappy from 'snappyjs';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../common/errors.js';
 import { encodeWriteRequest } from '../proto/write-request-encoder.js';
 import { decodeRemoteWriteBody, decompressSnappy, negotiate, snappyDecodedLength } from './decode.js';
-
-function caught(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
+import { caught } from '../test/helpers/errors.js';
 
 const LIMITS = { maxBodyBytes: 1 << 16, maxDecompressedBytes: 1 << 18 };
 

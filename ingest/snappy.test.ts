@@ -6,6 +6,7 @@ import { mulberry32, Workload, type WorkloadOptions } from '../load/generator/wo
 import { encodeWriteRequest } from '../proto/write-request-encoder.js';
 import { batchOf, encodeBody } from '../test/helpers/remote-write.js';
 import { snappyUncompress } from './snappy.js';
+import { caught } from '../test/helpers/errors.js';
 
 // snappyjs is the reference: for every block we accept, it must produce the same bytes. (We are
 // stricter: it also accepts blocks that decode to fewer or more bytes than announced.)
@@ -15,17 +16,6 @@ function firstDiff(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return a.length === b.length ? -1 : n;
-}
-
-/** The AppError thrown by fn, or a test failure if it returns or throws anything else. */
-function caught(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 /** Our output, checked against snappyjs on the same bytes; returns ours. */

@@ -261,25 +261,38 @@ describe('space', () => {
   });
 });
 
+/** Values of the hand-built chunks: t / 10. */
+const valuesOf = (ts: number[]): Float64Array => new Float64Array(ts.map((t) => t / 10));
+
+/** An XOR chunk of samples at `ts` (values t / 10), as older versions stored them. */
+function chunk(ts: number[]): Buffer {
+  const enc = new XorEncoder();
+  const v = wordsOf(valuesOf(ts));
+  ts.forEach((t, i) => enc.append(t, v, i));
+  return Buffer.from(enc.bytes());
+}
+
+/** The tenant file of `dir` created by hand from `ddl` (an older schema); the caller fills and closes it. */
+function handBuiltFile(dir: string, ddl: string): Database.Database {
+  const path = join(dir, 'tenants', 't.db');
+  // Opening and closing a backend creates the tenants directory.
+  SqliteBackend.open({ dataDir: dir, checkpointIntervalMs: 0 }).close().catch(() => undefined);
+  rmSync(path, { force: true });
+  const db = new Database(path);
+  db.exec(ddl);
+  return db;
+}
+
 describe('schema version 1 files', () => {
   it('recovers chunks, head snapshots and the WAL of a version 1 file, then migrates it', async () => {
     const dir = tempDir();
     const path = join(dir, 'tenants', 't.db');
-    SqliteBackend.open({ dataDir: dir, checkpointIntervalMs: 0 }).close().catch(() => undefined);
-    rmSync(path, { force: true });
-    const db = new Database(path);
-    db.exec(`CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+    const db = handBuiltFile(dir, `CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
       CREATE TABLE chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, min_t)) WITHOUT ROWID;
       CREATE TABLE wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
       CREATE TABLE head (series_id INTEGER PRIMARY KEY, data BLOB NOT NULL);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
       PRAGMA user_version = 1;`);
-    const chunk = (ts: number[]): Buffer => {
-      const enc = new XorEncoder();
-      const v = new Float64Array(ts.map((t) => t / 10));
-      ts.forEach((t, i) => enc.append(t, wordsOf(v), i));
-      return Buffer.from(enc.bytes());
-    };
     const A = L({ __name__: 'a' });
     const B = L({ __name__: 'b' });
     db.prepare('INSERT INTO series VALUES (?, ?)').run(1, seriesKey(A));
@@ -316,27 +329,17 @@ describe('schema version 2 files', () => {
   it('rebuilds the chunks table of a version 2 file (rowid, encoding column) and reads its XOR chunks', async () => {
     const dir = tempDir();
     const path = join(dir, 'tenants', 't.db');
-    SqliteBackend.open({ dataDir: dir, checkpointIntervalMs: 0 }).close().catch(() => undefined);
-    rmSync(path, { force: true });
-    const db = new Database(path);
-    db.exec(`CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+    const db = handBuiltFile(dir, `CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
       CREATE TABLE chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, min_t)) WITHOUT ROWID;
       CREATE TABLE wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
       CREATE TABLE head (series_id INTEGER PRIMARY KEY, data BLOB NOT NULL, chunk_min_t INTEGER, chunk_max_t INTEGER, last_lo INTEGER, last_hi INTEGER);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
       PRAGMA user_version = 2;`);
-    const values = (ts: number[]): Float64Array => new Float64Array(ts.map((t) => t / 10));
-    const chunk = (ts: number[]): Buffer => {
-      const enc = new XorEncoder();
-      const v = values(ts);
-      ts.forEach((t, i) => enc.append(t, wordsOf(v), i));
-      return Buffer.from(enc.bytes());
-    };
     const A = L({ __name__: 'a' });
     db.prepare('INSERT INTO series VALUES (?, ?)').run(1, seriesKey(A));
     db.prepare('INSERT INTO chunks VALUES (?, ?, ?, ?)').run(1, 0, 20, chunk([0, 10, 20]));
     db.prepare('INSERT INTO chunks VALUES (?, ?, ?, ?)').run(1, 30, 50, chunk([30, 40, 50]));
-    const last = wordsOf(values([50]));
+    const last = wordsOf(valuesOf([50]));
     db.prepare('INSERT INTO head VALUES (?, ?, ?, ?, ?, ?)').run(1, chunk([60]), 0, 50, last[0], last[1]);
     db.close();
 
@@ -417,27 +420,17 @@ describe('schema version 3 files', () => {
   it('converts the label text of a version 3 file into label pairs', async () => {
     const dir = tempDir();
     const path = join(dir, 'tenants', 't.db');
-    SqliteBackend.open({ dataDir: dir, checkpointIntervalMs: 0 }).close().catch(() => undefined);
-    rmSync(path, { force: true });
-    const db = new Database(path);
-    db.exec(`CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+    const db = handBuiltFile(dir, `CREATE TABLE series (id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
       CREATE TABLE chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, enc INTEGER NOT NULL, data BLOB NOT NULL);
       CREATE UNIQUE INDEX chunks_by_series ON chunks (series_id, min_t);
       CREATE TABLE wal (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
       CREATE TABLE head (series_id INTEGER PRIMARY KEY, data BLOB NOT NULL, chunk_min_t INTEGER, chunk_max_t INTEGER, last_lo INTEGER, last_hi INTEGER);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
       PRAGMA user_version = 3;`);
-    const values = (ts: number[]): Float64Array => new Float64Array(ts.map((t) => t / 10));
-    const chunk = (ts: number[]): Buffer => {
-      const enc = new XorEncoder();
-      const v = values(ts);
-      ts.forEach((t, i) => enc.append(t, wordsOf(v), i));
-      return Buffer.from(enc.bytes());
-    };
     db.prepare('INSERT INTO series VALUES (?, ?)').run(1, seriesKey(A));
     db.prepare('INSERT INTO series VALUES (?, ?)').run(2, seriesKey(B));
     db.prepare('INSERT INTO chunks (series_id, min_t, max_t, enc, data) VALUES (?, ?, ?, ?, ?)').run(1, 0, 20, ChunkEncoding.XOR, chunk([0, 10, 20]));
-    const last = wordsOf(values([20]));
+    const last = wordsOf(valuesOf([20]));
     db.prepare('INSERT INTO head VALUES (?, ?, ?, ?, ?, ?)').run(1, chunk([30]), 0, 20, last[0], last[1]);
     db.prepare('INSERT INTO head VALUES (?, ?, ?, ?, ?, ?)').run(2, chunk([5]), null, null, null, null);
     db.close();

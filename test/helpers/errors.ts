@@ -1,0 +1,12 @@
+import { AppError } from '../../common/errors.js';
+
+/** The AppError thrown by fn; fails the test if fn returns or throws anything else. */
+export function caught(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected an AppError');
+}
