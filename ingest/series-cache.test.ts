@@ -117,6 +117,15 @@ describe('known-series cache', () => {
     expect(t.size).toBe(3);
   });
 
+  it('keys the map by the low 30 bits of the hash, and the raw bytes still decide', () => {
+    const t = new TenantKnownSeries(10);
+    const a = t.addHashed(7, 'raw-a', ['__name__', 'a'], 'key-a');
+    const b = t.addHashed(7 + 2 ** 30, 'raw-b', ['__name__', 'b'], 'key-b');
+    expect(t.getHashed(7 + 2 ** 31, 'raw-a')).toBe(a);
+    expect(t.getHashed(7, 'raw-b')).toBe(b);
+    expect(t.getHashed(7 + 2 ** 30, 'raw-c')).toBeUndefined();
+  });
+
   it('stays within its bound', async () => {
     const { storage } = recorder();
     const d = new Distributor({ storage, maxKnownSeriesPerTenant: 2 });

@@ -15,6 +15,12 @@ import type { SeriesRefSlot } from '../storage/client/index.js';
 import type { ActiveRecord } from './active-series.js';
 import type { ValidationLimits } from './validate.js';
 
+/**
+ * Map keys are the low 30 bits of the hash: small integers (Smis) on 64-bit V8, so a lookup boxes
+ * no number; the collision chain already handles the few extra collisions.
+ */
+const HASH_KEY_MASK = 0x3fffffff;
+
 /** Default bound of cached series per tenant. */
 export const DEFAULT_MAX_KNOWN_SERIES_PER_TENANT = 500_000;
 
@@ -72,7 +78,7 @@ export class TenantKnownSeries implements RawLabelsLookup<KnownSeries> {
   }
 
   getHashed(hash: number, raw: string): KnownSeries | undefined {
-    let e: KnownSeries | null = this._byHash.get(hash) ?? null;
+    let e: KnownSeries | null = this._byHash.get(hash & HASH_KEY_MASK) ?? null;
     while (e !== null) {
       if (e.raw === raw) return e;
       e = e.nextSameHash;
@@ -92,8 +98,9 @@ export class TenantKnownSeries implements RawLabelsLookup<KnownSeries> {
       this._size = 0;
     }
     const entry = new KnownSeries(raw, labels, key, this.epoch);
-    entry.nextSameHash = this._byHash.get(hash) ?? null;
-    this._byHash.set(hash, entry);
+    const k = hash & HASH_KEY_MASK;
+    entry.nextSameHash = this._byHash.get(k) ?? null;
+    this._byHash.set(k, entry);
     this._size++;
     return entry;
   }
