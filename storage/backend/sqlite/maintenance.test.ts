@@ -10,7 +10,7 @@ import { XorEncoder } from '../../chunk/xor.js';
 import { ChunkEncoding, type SelectedSeries } from '../backend.js';
 import { PAGE_SIZE, SCHEMA_VERSION } from './statements.js';
 import { SqliteBackend, type SqliteBackendOptions } from './sqlite-backend.js';
-import { TenantStore } from './tenant-store.js';
+import { labelsHash, TenantStore } from './tenant-store.js';
 import { encodeWalRecord } from './wal-record.js';
 import { chunkSampleCount, decodeChunk } from '../../../test/helpers/chunks.js';
 
@@ -512,5 +512,35 @@ describe('open rows (rows not yet complete)', () => {
     expect(await dump(b)).toEqual({ [seriesKey(S)]: range(160, 170, 10) });
     await b.close();
     expect(await dump(openBackend(dir, { samplesPerChunk: 4, rowChunks: 3 }))).toEqual({ [seriesKey(S)]: range(160, 170, 10) });
+  });
+});
+
+describe('series found by label hash', () => {
+  it('keeps series whose labels hash the same apart, also when one of them is dropped', async () => {
+    // Two label sets with the same 30-bit hash (birthday search: ~2^15 tries).
+    const seen = new Map<number, Labels>();
+    let pair: [Labels, Labels] | undefined;
+    for (let i = 0; pair === undefined && i < 1_000_000; i++) {
+      const ls = L({ __name__: 'c', i: String(i) });
+      const h = labelsHash(ls);
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, ls];
+      else seen.set(h, ls);
+    }
+    if (pair === undefined) throw new Error('no collision found');
+    const [X, Y] = pair;
+    const dir = tempDir();
+    const clock = new ManualClock(0);
+    const b = openBackend(dir, { samplesPerChunk: 4, retentionMs: 1_000, clock });
+    await b.append('t', batch([X, [10, 20]], [Y, [1_500]]));
+    await b.append('t', batch([X, [30]], [Y, [1_600]]));
+    expect(await dump(b)).toEqual({ [seriesKey(X)]: [10, 20, 30], [seriesKey(Y)]: [1_500, 1_600] });
+    clock.set(2_000); // X has nothing newer than the cutoff (1,000) and is dropped; Y stays
+    b.enforceRetention();
+    expect(b.stats().seriesDropped).toBe(1);
+    await b.append('t', batch([Y, [1_700]], [X, [1_800]]));
+    expect(await dump(b)).toEqual({ [seriesKey(X)]: [1_800], [seriesKey(Y)]: [1_500, 1_600, 1_700] });
+    await b.close();
+    expect(await dump(openBackend(dir, { samplesPerChunk: 4 }))).toEqual({ [seriesKey(X)]: [1_800], [seriesKey(Y)]: [1_500, 1_600, 1_700] });
   });
 });

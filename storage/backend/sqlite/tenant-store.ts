@@ -59,13 +59,35 @@ class MemSeries {
   unflushed: EncodedChunk[] = [];
   /** State row is stale: head or chunks changed since it was written (listed in the store's dirty list). */
   dirty = false;
+  /** Next series whose labels hash the same (see TenantStore._byLabels; almost always null). */
+  nextSameHash: MemSeries | null = null;
 
   constructor(
     readonly id: number,
-    readonly key: string,
     /** Replaced by the index's interned copy once the series is added. */
     public labels: Labels,
   ) {}
+}
+
+/**
+ * 30-bit FNV-1a of a label set (a small integer in V8, so a cheap Map key). Series are found by
+ * this hash and an exact comparison of their labels rather than by their joined label string,
+ * which would cost ~150 bytes of memory per series.
+ */
+export function labelsHash(labels: Labels): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < labels.length; i++) {
+    const s = labels[i] as string;
+    for (let j = 0; j < s.length; j++) h = Math.imul(h ^ s.charCodeAt(j), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193); // separator: ("ab", "c") and ("a", "bc") differ
+  }
+  return h & 0x3fffffff;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -171,7 +193,8 @@ export class TenantStore {
   private readonly _keepFreePages: number;
   /** Page size of the file (new files: PAGE_SIZE; older ones keep theirs). */
   private readonly _pageSize: number;
-  private readonly _byKey = new Map<string, MemSeries>();
+  /** labelsHash → series with that hash (chained through `nextSameHash`). */
+  private readonly _byLabels = new Map<number, MemSeries>();
   /** Series by id (ids are dense, starting at 1; dropped series leave holes). */
   private readonly _byId: (MemSeries | undefined)[] = [];
   private readonly _index = new SeriesIndex();
@@ -290,7 +313,6 @@ export class TenantStore {
         const ref = refIn === null ? 0 : (refIn[s] as number);
         let ms: MemSeries | undefined;
         let labels: Labels;
-        let key: string;
         if (ref !== 0) {
           // A ref stands for a committed series of this store; ids are never reused while it is open.
           ms = cr?.valid === true ? this._byId[ref] : undefined;
@@ -299,11 +321,9 @@ export class TenantStore {
             continue;
           }
           labels = ms.labels;
-          key = ms.key;
         } else {
           labels = batch.series[s] as Labels;
-          key = seriesKey(labels);
-          ms = this._byKey.get(key) ?? this._newByKey.get(key);
+          ms = this._findByLabels(labels) ?? (this._newByKey.size > 0 ? this._newByKey.get(seriesKey(labels)) : undefined);
         }
         for (let i = start; i < end; i++) {
           const t = tsMs[i] as number;
@@ -316,8 +336,8 @@ export class TenantStore {
             continue;
           }
           if (ms === undefined) {
-            ms = new MemSeries(nextId++, key, labels);
-            this._newByKey.set(key, ms);
+            ms = new MemSeries(nextId++, labels);
+            this._newByKey.set(seriesKey(labels), ms);
             this._newSeries.push(ms);
           }
           if (ms.epoch !== epoch) {
@@ -518,7 +538,7 @@ export class TenantStore {
   /** Earliest sample time of any series, Infinity when empty (retention skips tenants with nothing to do). */
   minTime(): number {
     let min = Infinity;
-    for (const ms of this._byKey.values()) if (ms.minT < min) min = ms.minT;
+    for (const ms of this._byId) if (ms !== undefined && ms.minT < min) min = ms.minT;
     return min;
   }
 
@@ -563,7 +583,7 @@ export class TenantStore {
     let rank = this._labelRank;
     let unranked = 0;
     for (const ms of list) if (ms.id >= rank.length || rank[ms.id] === 0) unranked++;
-    if (unranked * 8 > list.length && this._byKey.size <= 4 * list.length) {
+    if (unranked * 8 > list.length && this._index.seriesCount <= 4 * list.length) {
       this._rebuildLabelRanks();
       rank = this._labelRank;
       unranked = 0;
@@ -582,7 +602,7 @@ export class TenantStore {
 
   /** Ranks every live series by labels (see `_labelRank`). */
   private _rebuildLabelRanks(): void {
-    const all = [...this._byKey.values()];
+    const all = this._allSeries();
     all.sort((a, b) => compareLabels(a.labels, b.labels));
     const rank = new Uint32Array(this._nextId);
     for (let i = 0; i < all.length; i++) rank[(all[i] as MemSeries).id] = i + 1;
@@ -687,9 +707,39 @@ export class TenantStore {
   }
 
   private _addSeries(ms: MemSeries, pairIds: readonly number[]): void {
-    this._byKey.set(ms.key, ms);
+    const h = labelsHash(ms.labels);
+    ms.nextSameHash = this._byLabels.get(h) ?? null;
+    this._byLabels.set(h, ms);
     this._byId[ms.id] = ms;
     ms.labels = this._index.add(ms.id, ms.labels, pairIds);
+  }
+
+  /** The series with exactly these labels, if any. */
+  private _findByLabels(labels: Labels): MemSeries | undefined {
+    for (let ms = this._byLabels.get(labelsHash(labels)) ?? null; ms !== null; ms = ms.nextSameHash) {
+      if (sameLabels(ms.labels, labels)) return ms;
+    }
+    return undefined;
+  }
+
+  /** Unlinks `ms` from its hash chain. */
+  private _forgetLabels(ms: MemSeries): void {
+    const h = labelsHash(ms.labels);
+    let prev: MemSeries | null = null;
+    for (let cur = this._byLabels.get(h) ?? null; cur !== null; prev = cur, cur = cur.nextSameHash) {
+      if (cur !== ms) continue;
+      if (prev !== null) prev.nextSameHash = cur.nextSameHash;
+      else if (cur.nextSameHash !== null) this._byLabels.set(h, cur.nextSameHash);
+      else this._byLabels.delete(h);
+      return;
+    }
+  }
+
+  /** Every live series, in id order. */
+  private _allSeries(): MemSeries[] {
+    const out: MemSeries[] = [];
+    for (const ms of this._byId) if (ms !== undefined) out.push(ms);
+    return out;
   }
 
   /** Appends one committed sample (from WAL record `walId`) to the head, cutting the head into a chunk when full. */
@@ -959,7 +1009,7 @@ export class TenantStore {
     for (let k = 0; k < list.length; k++) {
       const ms = list[k] as MemSeries;
       ids[k] = ms.id;
-      this._byKey.delete(ms.key);
+      this._forgetLabels(ms);
     }
     ids.sort();
     this._index.remove(
@@ -1078,7 +1128,7 @@ export class TenantStore {
     }
     if (legacy) {
       // Write a state row for every series, then record the new version.
-      for (const ms of this._byKey.values()) this._markDirty(ms);
+      for (const ms of this._allSeries()) this._markDirty(ms);
       this.checkpoint();
       markMigrated(this._db);
     } else if (replayed) this.checkpoint();
@@ -1110,7 +1160,7 @@ export class TenantStore {
         labels[2 * j + 1] = pairValue[pid] as string;
         used[pid] = 1;
       }
-      this._addSeries(new MemSeries(id, seriesKey(labels), labels), pairIds);
+      this._addSeries(new MemSeries(id, labels), pairIds);
       if (id >= this._nextId) this._nextId = id + 1;
     }
     pairName.forEach((_name, pid) => {
@@ -1130,7 +1180,7 @@ export class TenantStore {
    */
   private _recoverLegacyChunks(): void {
     const st = this._st;
-    for (const ms of this._byKey.values()) {
+    for (const ms of this._allSeries()) {
       const last = st.lastChunk.get(ms.id, ms.id);
       if (last === undefined) continue;
       const [maxT, data, enc] = last;
