@@ -19,7 +19,6 @@ import {
   encodeLabelValuesRequest,
   encodeLabelValuesResponse,
   encodeSelectRequest,
-  encodeSelectResponse,
   encodeSeriesRequest,
   encodeSeriesResponse,
   type LabelNamesRequestMsg,
@@ -51,6 +50,7 @@ import {
   type StatsRequestMsg,
   type StatsResponseMsg,
 } from '../proto/index.js';
+import { encodeSelectResponseMsg } from './select-codec.js';
 import { decodeWriteRequestMsg, decodeWriteResponseMsg, encodeWriteRequestMsg, encodeWriteResponseMsg } from './write-codec.js';
 
 /** A Buffer over the same memory as `bytes` (grpc-js wants Buffers; no copy). */
@@ -78,10 +78,23 @@ function method<Req, Res>(
   };
 }
 
+/**
+ * One message of the Select stream as the server writes it: a `SelectResponse`, or its bytes
+ * already encoded by storage/select-codec.ts's `encodeSelectedSeries` (the server's way: straight
+ * from the backend's series, without message objects). Received messages are always decoded.
+ */
+export type SelectStreamMessage = SelectResponseMsg | Uint8Array;
+
+/** Select responses: pre-encoded bytes pass through, message objects get the hand-written encoder. */
+function encodeSelectStreamMessage(m: SelectStreamMessage): Uint8Array {
+  return m instanceof Uint8Array ? m : encodeSelectResponseMsg(m);
+}
+
 /** The Storage service's methods, keyed by RPC name (handler objects use the same keys). */
 export interface StorageServiceDefinition extends ServiceDefinition {
   readonly Write: MethodDefinition<WriteRequestMsg, WriteResponseMsg>;
-  readonly Select: MethodDefinition<SelectRequestMsg, SelectResponseMsg>;
+  /** The server writes each message already encoded (see `SelectStreamMessage`). */
+  readonly Select: MethodDefinition<SelectRequestMsg, SelectStreamMessage>;
   readonly LabelNames: MethodDefinition<LabelNamesRequestMsg, LabelNamesResponseMsg>;
   readonly LabelValues: MethodDefinition<LabelValuesRequestMsg, LabelValuesResponseMsg>;
   readonly Series: MethodDefinition<SeriesRequestMsg, SeriesResponseMsg>;
@@ -94,7 +107,8 @@ export interface StorageServiceDefinition extends ServiceDefinition {
 export const storageServiceDefinition: StorageServiceDefinition = {
   // The hot RPC: hand-written codec (storage/write-codec.ts), same wire format as the reflected one.
   Write: method('Write', false, encodeWriteRequestMsg, decodeWriteRequestMsg, encodeWriteResponseMsg, decodeWriteResponseMsg),
-  Select: method('Select', true, encodeSelectRequest, decodeSelectRequest, encodeSelectResponse, decodeSelectResponse),
+  // The hot stream: responses hand-encoded (storage/select-codec.ts), same wire format.
+  Select: method<SelectRequestMsg, SelectStreamMessage>('Select', true, encodeSelectRequest, decodeSelectRequest, encodeSelectStreamMessage, decodeSelectResponse),
   LabelNames: method('LabelNames', false, encodeLabelNamesRequest, decodeLabelNamesRequest, encodeLabelNamesResponse, decodeLabelNamesResponse),
   LabelValues: method('LabelValues', false, encodeLabelValuesRequest, decodeLabelValuesRequest, encodeLabelValuesResponse, decodeLabelValuesResponse),
   Series: method('Series', false, encodeSeriesRequest, decodeSeriesRequest, encodeSeriesResponse, decodeSeriesResponse),

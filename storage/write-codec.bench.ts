@@ -20,6 +20,7 @@ import {
   type WriteResponseMsg,
 } from '../proto/index.js';
 import { decodeWriteRequestMsg, decodeWriteResponseMsg, encodeWriteRequestMsg, encodeWriteResponseMsg } from './write-codec.js';
+import { runCodecPairs, type CodecPair } from './codec-bench-harness.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -94,14 +95,7 @@ function response(): WriteResponseMsg {
   };
 }
 
-/** One comparison: the same work done by protobufjs reflection and by the hand-written codec. */
-interface Pair {
-  readonly name: string;
-  readonly protobufjs: () => unknown;
-  readonly ours: () => unknown;
-}
-
-function pairs(): Pair[] {
+function pairs(): CodecPair[] {
   const live = liveRequest();
   const batch = batchRequest();
   const res = response();
@@ -128,46 +122,5 @@ function pairs(): Pair[] {
   ];
 }
 
-/** µs per call of one round of `iters` calls. */
-function round(run: () => unknown, iters: number): number {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iters; i++) run();
-  return Number(process.hrtime.bigint() - t0) / iters / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1] as number;
-}
-
-/**
- * Median µs per call of both sides. Rounds alternate between the two, so load from other
- * processes and GC drift hit both alike.
- */
-function compare(p: Pair, warm = 2000, rounds = 41, iters = 100): { protobufjs: number; ours: number } {
-  for (let i = 0; i < warm; i++) (p.protobufjs(), p.ours());
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    a.push(round(p.protobufjs, iters));
-    b.push(round(p.ours, iters));
-  }
-  return { protobufjs: median(a), ours: median(b) };
-}
-
-if (process.env['VITEST'] !== undefined) {
-  const { bench, describe } = await import('vitest');
-  for (const p of pairs()) {
-    describe(`Write codec: ${p.name}`, () => {
-      bench('protobufjs', () => void p.protobufjs());
-      bench('hand-written', () => void p.ours());
-    });
-  }
-} else {
-  console.log(`sizes: live ${encodeWriteRequest(liveRequest()).length} B, batch ${encodeWriteRequest(batchRequest()).length} B, response ${encodeWriteResponse(response()).length} B`);
-  console.log('median µs/msg'.padEnd(24) + 'protobufjs'.padStart(12) + 'ours'.padStart(10) + 'speed-up'.padStart(10));
-  for (const p of pairs()) {
-    const r = compare(p);
-    console.log(p.name.padEnd(24) + r.protobufjs.toFixed(1).padStart(12) + r.ours.toFixed(1).padStart(10) + `${(r.protobufjs / r.ours).toFixed(2)}×`.padStart(10));
-  }
-}
+if (process.env['VITEST'] === undefined) console.log(`sizes: live ${encodeWriteRequest(liveRequest()).length} B, batch ${encodeWriteRequest(batchRequest()).length} B, response ${encodeWriteResponse(response()).length} B`);
+await runCodecPairs('Write codec', pairs(), { warm: 2000, iters: 100 });

@@ -34,7 +34,7 @@
  * Errors: a malformed request is bad_data `write-request-malformed`, a malformed response internal
  * `storage-bad-response`, a value that cannot be encoded exactly internal `storage-encode-out-of-range`.
  */
-import { AppError, ErrorKind, InvariantError } from '../common/errors.js';
+import { AppError, ErrorKind } from '../common/errors.js';
 import {
   protoRoot,
   type ExemplarMsg,
@@ -43,29 +43,19 @@ import {
   type WriteRequestMsg,
   type WriteResponseMsg,
 } from '../proto/index.js';
+import { finishWire, lenFieldSize, utf8Length, varintSize, WireWriter } from './wire-writer.js';
 
 const exemplarType = protoRoot.lookupType('promstore.storage.v1.Exemplar');
 const metadataType = protoRoot.lookupType('promstore.storage.v1.MetricMetadata');
 
 const EMPTY_BYTES = new Uint8Array(0);
-const TWO_32 = 4294967296;
 
 // ---------------------------------------------------------------------------------------------
-// Encoding: pass 1 sizes the message, pass 2 writes it into one exact-size Buffer.
+// Encoding: pass 1 sizes the message, pass 2 writes it into one exact-size Buffer (wire-writer.ts).
 
 /** A value the field cannot carry exactly: a bug of the caller, reported rather than wrapped. */
 function encodeError(detail: string): AppError {
   return new AppError(ErrorKind.Internal, 'storage-encode-out-of-range', `cannot encode Write message: ${detail}`);
-}
-
-function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  let n = 5;
-  for (let x = Math.floor(v / 0x800000000); x > 0; x = Math.floor(x / 128)) n++;
-  return n;
 }
 
 function checkU32(v: number, field: string): number {
@@ -90,89 +80,8 @@ function packedSize(list: readonly number[], field: string, wide: boolean): numb
   return n;
 }
 
-/** UTF-8 length of `s`; pure ASCII (every label in practice) without a native call. */
-function utf8Length(s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
-  return n;
-}
-
 /** Growable scratch of string byte lengths, so pass 2 does not measure strings again. */
 let strLens = new Int32Array(1024);
-
-/** Cursor over the output buffer of pass 2. */
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(v: number): void {
-    const buf = this.buf;
-    // Above 32 bits (refs/counters up to 2^53) divide; below, shift.
-    while (v >= TWO_32) {
-      buf[this.pos++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    while (v >= 0x80) {
-      buf[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    buf[this.pos++] = v;
-  }
-
-  /** A string of `len` UTF-8 bytes (`len === s.length` means ASCII). */
-  string(s: string, len: number): void {
-    this.varint(len);
-    if (len === s.length && len <= 32) {
-      // Short ASCII: a byte loop beats the native write's call overhead.
-      const buf = this.buf;
-      let p = this.pos;
-      for (let i = 0; i < len; i++) buf[p++] = s.charCodeAt(i);
-      this.pos = p;
-    } else this.pos += this.buf.write(s, this.pos, len, len === s.length ? 'latin1' : 'utf8');
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(b.byteLength);
-    this.buf.set(b, this.pos);
-    this.pos += b.byteLength;
-  }
-
-  /** A packed field; the hot loop, so the cursor lives in a local and the varint is inline. */
-  packed(tag: number, list: readonly number[], size: number): void {
-    if (list.length === 0) return;
-    this.buf[this.pos++] = tag;
-    this.varint(size);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < list.length; i++) {
-      let v = list[i] as number;
-      if (v < 0x80) {
-        buf[p++] = v;
-        continue;
-      }
-      while (v >= TWO_32) {
-        buf[p++] = (v % 128) | 0x80;
-        v = Math.floor(v / 128);
-      }
-      while (v >= 0x80) {
-        buf[p++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-      buf[p++] = v;
-    }
-    this.pos = p;
-  }
-}
-
-/** Size of a length-delimited field with a 1-byte tag and `len` bytes of content. */
-function lenFieldSize(len: number): number {
-  return 1 + varintSize(len) + len;
-}
-
-function finish(w: Writer, size: number): Buffer {
-  if (w.pos !== size) throw new InvariantError(`write codec wrote ${w.pos} bytes, sized ${size}`);
-  return w.buf;
-}
 
 /** Encodes a `WriteRequest` (wire-identical to the reflected encoder's, defaults left out). */
 export function encodeWriteRequestMsg(m: WriteRequestMsg): Buffer {
@@ -212,7 +121,7 @@ export function encodeWriteRequestMsg(m: WriteRequestMsg): Buffer {
   if (instLen > 0) size += lenFieldSize(instLen);
   if (m.wantRefs === true) size += 2;
 
-  const w = new Writer(Buffer.allocUnsafe(size));
+  const w = new WireWriter(Buffer.allocUnsafe(size));
   const buf = w.buf;
   if (tenantLen > 0) {
     buf[w.pos++] = 0x0a;
@@ -261,7 +170,7 @@ export function encodeWriteRequestMsg(m: WriteRequestMsg): Buffer {
     buf[w.pos++] = 0x70;
     buf[w.pos++] = 1;
   }
-  return finish(w, size);
+  return finishWire(w, size, 'write codec');
 }
 
 /** Encodes a `WriteResponse` (wire-identical to the reflected encoder's, defaults left out). */
@@ -291,7 +200,7 @@ export function encodeWriteResponseMsg(m: WriteResponseMsg): Buffer {
   if (instLen > 0) size += lenFieldSize(instLen);
   if (unknownSize > 0) size += lenFieldSize(unknownSize);
 
-  const w = new Writer(Buffer.allocUnsafe(size));
+  const w = new WireWriter(Buffer.allocUnsafe(size));
   const buf = w.buf;
   if (written !== 0) {
     buf[w.pos++] = 0x08;
@@ -329,7 +238,7 @@ export function encodeWriteResponseMsg(m: WriteResponseMsg): Buffer {
     w.string(m.refsInstance as string, instLen);
   }
   w.packed(0x3a, unknown, unknownSize);
-  return finish(w, size);
+  return finishWire(w, size, 'write codec');
 }
 
 // ---------------------------------------------------------------------------------------------

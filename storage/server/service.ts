@@ -15,22 +15,20 @@ import type {
   MetadataResponseMsg,
   StatsRequestMsg,
   StatsResponseMsg,
-  LabelMsg,
   LabelNamesRequestMsg,
   LabelNamesResponseMsg,
   LabelValuesRequestMsg,
   LabelValuesResponseMsg,
   MatcherMsg,
   SelectRequestMsg,
-  SelectResponseMsg,
-  SelectedSeriesMsg,
   SeriesRequestMsg,
   SeriesResponseMsg,
   WriteRequestMsg,
   WriteResponseMsg,
 } from '../../proto/index.js';
 import { hasRefs, type Backend, type SelectedSeries } from '../backend/backend.js';
-import { ERROR_CODE_KEY, ERROR_KIND_KEY } from '../rpc.js';
+import { ERROR_CODE_KEY, ERROR_KIND_KEY, type SelectStreamMessage } from '../rpc.js';
+import { encodeSelectedSeries } from '../select-codec.js';
 
 /** Structured log sink: `msg` is a constant, variables go in `fields`. */
 export type ServiceLog = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
@@ -58,7 +56,7 @@ export interface StorageServiceDeps {
 /** Handler object for `server.addService(storageServiceDefinition, …)`. */
 export interface StorageServiceHandlers extends grpc.UntypedServiceImplementation {
   Write: grpc.handleUnaryCall<WriteRequestMsg, WriteResponseMsg>;
-  Select: grpc.handleServerStreamingCall<SelectRequestMsg, SelectResponseMsg>;
+  Select: grpc.handleServerStreamingCall<SelectRequestMsg, SelectStreamMessage>;
   LabelNames: grpc.handleUnaryCall<LabelNamesRequestMsg, LabelNamesResponseMsg>;
   LabelValues: grpc.handleUnaryCall<LabelValuesRequestMsg, LabelValuesResponseMsg>;
   Series: grpc.handleUnaryCall<SeriesRequestMsg, SeriesResponseMsg>;
@@ -194,13 +192,6 @@ function withoutRefSeries(batch: SampleBatch, refs: readonly number[]): { batch:
   return { batch: subBatch(batch, keep), unknown };
 }
 
-/** Labels as proto `Label` pairs. */
-function labelMsgs(labels: Labels): LabelMsg[] {
-  const out = new Array<LabelMsg>(labels.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = { name: labels[2 * i] as string, value: labels[2 * i + 1] as string };
-  return out;
-}
-
 /** Rough wire size of one selected series, for batching. */
 function seriesBytes(s: SelectedSeries): number {
   let n = 16;
@@ -213,7 +204,7 @@ function seriesBytes(s: SelectedSeries): number {
  * Writes one message, waiting for the stream to drain when its buffer is full. A cancelled or
  * closed call also ends the wait (the caller then sees `call.cancelled` and stops).
  */
-function writeMessage(call: grpc.ServerWritableStream<SelectRequestMsg, SelectResponseMsg>, msg: SelectResponseMsg): Promise<void> {
+function writeMessage(call: grpc.ServerWritableStream<SelectRequestMsg, SelectStreamMessage>, msg: SelectStreamMessage): Promise<void> {
   if (call.write(msg) || call.cancelled) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
@@ -279,19 +270,20 @@ export function createStorageService(deps: StorageServiceDeps): StorageServiceHa
       const run = async (): Promise<void> => {
         requireTenant(req.tenant);
         const selected = await backend.select(req.tenant, toMatchers(req.matchers), req.startMs, req.endMs);
-        let batch: SelectedSeriesMsg[] = [];
+        // Each batch selected[from, i] is encoded straight from the backend's series into one
+        // exact-size Buffer (chunk bytes copied once, no message objects), then written.
+        let from = 0;
         let bytes = 0;
-        for (const s of selected) {
+        for (let i = 0; i < selected.length; i++) {
           if (call.cancelled) return;
-          batch.push({ labels: labelMsgs(s.labels), chunks: s.chunks as SelectedSeriesMsg['chunks'] });
-          bytes += seriesBytes(s);
-          if (batch.length >= selectBatch.maxSeries || bytes >= selectBatch.maxBytes) {
-            await writeMessage(call, { series: batch });
-            batch = [];
+          bytes += seriesBytes(selected[i] as SelectedSeries);
+          if (i + 1 - from >= selectBatch.maxSeries || bytes >= selectBatch.maxBytes) {
+            await writeMessage(call, encodeSelectedSeries(selected, from, i + 1));
+            from = i + 1;
             bytes = 0;
           }
         }
-        if (batch.length > 0 && !call.cancelled) await writeMessage(call, { series: batch });
+        if (from < selected.length && !call.cancelled) await writeMessage(call, encodeSelectedSeries(selected, from));
       };
       run().then(
         () => {
