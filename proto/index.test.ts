@@ -32,20 +32,7 @@ import {
   encodeWriteResponse,
   prometheusWriteRequestType,
 } from './index.js';
-
-/** Plain-object view of a decoded message (drops prototype defaults and class identity). */
-function plain(m: unknown): unknown {
-  if (m instanceof Uint8Array) return Array.from(m);
-  if (Array.isArray(m)) return m.map(plain);
-  if (m === null || typeof m !== 'object') return m;
-  const out: Record<string, unknown> = {};
-  // for…in also reaches the prototype defaults protobufjs uses for absent fields.
-  for (const k in m) {
-    const v = (m as Record<string, unknown>)[k];
-    if (typeof v !== 'function' && !k.startsWith('$')) out[k] = plain(v);
-  }
-  return out;
-}
+import { plain } from '../test/helpers/plain.js';
 
 const BIG_MS = 2 ** 53 - 1;
 const matchers = [

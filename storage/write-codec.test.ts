@@ -10,21 +10,9 @@ import {
 } from '../proto/index.js';
 import { storageServiceDefinition } from './rpc.js';
 import { decodeWriteRequestMsg, decodeWriteResponseMsg, encodeWriteRequestMsg, encodeWriteResponseMsg } from './write-codec.js';
+import { plain } from '../test/helpers/plain.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
-
-/** Plain data for comparisons: bytes as hex (bit-exact), protobufjs prototype defaults included. */
-function plain(m: unknown): unknown {
-  if (m instanceof Uint8Array) return Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('hex');
-  if (Array.isArray(m)) return m.map(plain);
-  if (m === null || typeof m !== 'object') return m;
-  const out: Record<string, unknown> = {};
-  for (const k in m) {
-    const v = (m as Record<string, unknown>)[k];
-    if (typeof v !== 'function' && !k.startsWith('$')) out[k] = plain(v);
-  }
-  return out;
-}
 
 /** Little-endian float64 bytes given as [hi, lo] 32-bit words, so NaN payloads are explicit. */
 function floatWords(...words: [number, number][]): Uint8Array {
