@@ -11,6 +11,7 @@ import {
 import { storageServiceDefinition } from './rpc.js';
 import { decodeWriteRequestMsg, decodeWriteResponseMsg, encodeWriteRequestMsg, encodeWriteResponseMsg } from './write-codec.js';
 import { plain } from '../test/helpers/plain.js';
+import { caught } from '../test/helpers/errors.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -310,15 +311,9 @@ describe('decoding beyond what our encoder writes', () => {
 });
 
 function expectAppError(f: () => unknown, code: string): AppError {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(AppError);
-  expect((err as AppError).code).toBe(code);
-  return err as AppError;
+  const err = caught(f);
+  expect(err.code).toBe(code);
+  return err;
 }
 
 describe('malformed input', () => {

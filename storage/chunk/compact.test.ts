@@ -3,6 +3,7 @@ import { AppError, InvariantError } from '../../common/errors.js';
 import { wordsOf } from '../../common/types.js';
 import { COMPACT_MAX_SAMPLES, COMPACT_VERSION, compactChunkSampleCount, decodeCompactChunk, encodeCompactChunk } from './compact.js';
 import { XorEncoder } from './xor.js';
+import { caught } from '../../test/helpers/errors.js';
 
 type Word = readonly [number, number]; // [hi, lo]
 
@@ -59,14 +60,7 @@ function rng(seed: number): () => number {
 }
 
 function expectCorrupt(f: () => unknown): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(AppError);
-  expect((err as AppError).code).toBe('chunk-corrupt');
+  expect(caught(f).code).toBe('chunk-corrupt');
 }
 
 /**
