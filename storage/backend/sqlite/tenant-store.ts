@@ -771,10 +771,11 @@ export class TenantStore {
   }
 
   /**
-   * Inside a transaction: inserts the series' cut chunks and upserts its state row (head snapshot,
-   * span and last value of its chunks as they will be once this transaction commits).
-   * Chunks and the state row of a series are always written together, so the state rows alone
-   * describe the chunks table at recovery.
+   * Inside a transaction: writes the series' cut chunks (as complete rows and its open row) and
+   * upserts its state row (head snapshot, span and last value of its rows as they will be once this
+   * transaction commits).
+   * Rows and the state row of a series are always written together, so the state rows alone
+   * describe the chunks and open_rows tables at recovery.
    */
   private _writeSeries(ms: MemSeries): void {
     let pMin = ms.persistedMinT;
@@ -796,8 +797,6 @@ export class TenantStore {
         pMax = c.maxTimeMs;
       }
       if (open !== undefined && !lastStaysOpen) st.deleteOpenRow.run(ms.id);
-    }
-    if (ms.unflushed.length > 0) {
       lo = ms.cutLastLo;
       hi = ms.cutLastHi;
     }
