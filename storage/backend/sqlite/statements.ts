@@ -97,8 +97,6 @@ export interface Statements {
   readonly deletePair: Statement<[number]>;
   /** (series_id, min_t, max_t, data, enc). */
   readonly insertChunk: Statement<[number, number, number, Buffer, number]>;
-  /** Chunks of a series overlapping [start, end]: args (id, end, start, id, start, start). */
-  readonly rangeChunks: Statement<[number, number, number, number, number, number], [number, number, Buffer, number]>;
   /**
    * Chunks overlapping [start, end] of many series at once: args (JSON array of series ids, end,
    * start, start, start); rows [index in the array, min_t, max_t, data, enc], grouped by index in
@@ -218,16 +216,8 @@ function prepare(db: Db): Statements {
     // OR REPLACE: re-persisting a chunk after a partial recovery must not wedge every later commit.
     insertChunk: db.prepare('INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data, enc) VALUES (?, ?, ?, ?, ?)'),
     // Chunks never overlap, so only the last chunk starting at or before `start` can reach into the
-    // range from the left; bounding min_t from below keeps this an index range scan.
-    rangeChunks: db
-      .prepare<[number, number, number, number, number, number], [number, number, Buffer, number]>(
-        `SELECT min_t, max_t, data, enc FROM chunks
-         WHERE series_id = ? AND min_t <= ? AND max_t >= ?
-           AND min_t >= coalesce((SELECT max(min_t) FROM chunks WHERE series_id = ? AND min_t <= ?), ?)
-         ORDER BY min_t`,
-      )
-      .raw(),
-    // Same bounds as rangeChunks, per id of the array: one statement instead of one per series.
+    // range from the left; bounding min_t from below keeps this an index range scan. One statement
+    // for many series (ids as a JSON array) instead of one per series.
     rangeChunksMany: db
       .prepare<[string, number, number, number, number], [number, number, number, Buffer, number]>(
         `SELECT j.key, c.min_t, c.max_t, c.data, c.enc FROM json_each(?) AS j JOIN chunks AS c ON c.series_id = j.value
