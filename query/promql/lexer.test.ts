@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lex } from './lexer.js';
 import { Tok, type Token } from './token.js';
+import { mulberry32 } from '../../load/generator/workload.js';
 
 const KIND_NAMES = new Map<number, string>(Object.entries(Tok).map(([name, kind]) => [kind, name]));
 
@@ -67,17 +68,8 @@ describe('lex', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so failures reproduce. */
+const rng = mulberry32;
 
 const CHARS = 'abcxyz_:019.eExX+-*/%^=!~<>(){}[],@#"\'`\\ \t\n\r\f§é😀\u0000\uFFFD\uD800';
 

@@ -3,6 +3,7 @@ import { AppError } from '../../common/errors.js';
 import type { Expr } from './ast.js';
 import { formatParseError, parse, parseExpr, parseGoNumber, parseMetricSelector, unquote } from './parser.js';
 import { printExpr } from './printer.js';
+import { mulberry32 } from '../../load/generator/workload.js';
 
 /** Every node of a tree with its kind and position, depth first. */
 function positions(e: Expr): string[] {
@@ -188,17 +189,8 @@ describe('unquote', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so failures reproduce. */
+const rng = mulberry32;
 
 /** PromQL-ish fragments, so that random sequences are often valid queries. */
 const FRAGMENTS = [

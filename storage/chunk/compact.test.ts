@@ -4,6 +4,7 @@ import { wordsOf } from '../../common/types.js';
 import { COMPACT_MAX_SAMPLES, COMPACT_VERSION, compactChunkSampleCount, decodeCompactChunk, encodeCompactChunk } from './compact.js';
 import { XorEncoder } from './xor.js';
 import { caught } from '../../test/helpers/errors.js';
+import { mulberry32 } from '../../load/generator/workload.js';
 
 type Word = readonly [number, number]; // [hi, lo]
 
@@ -47,17 +48,8 @@ function regular(n: number, start = 1_700_000_000_000, step = 15_000): number[] 
   return seq(n, (i) => start + i * step);
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so failures reproduce. */
+const rng = mulberry32;
 
 function expectCorrupt(f: () => unknown): void {
   expect(caught(f).code).toBe('chunk-corrupt');

@@ -7,23 +7,15 @@
  */
 import { labelsFromRecord } from '../../common/labels.js';
 import { setStaleNaNAt, type SampleBatch } from '../../common/types.js';
+import { mulberry32 } from '../../load/generator/workload.js';
 
 /** Scrape interval of the generated data. */
 export const WORKLOAD_STEP_MS = 15_000;
 /** Number of scrape slots (50 minutes). */
 export const WORKLOAD_SLOTS = 200;
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, uniform in [0, 1) (the load generator's mulberry32). */
+export const prng = mulberry32;
 
 /** One generated sample; `stale` marks a staleness marker (value ignored). */
 interface Point {
