@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { authenticate, authorize, hashSecret, parseAuthConfig, soleTenant } from './auth.js';
-import { AppError } from './errors.js';
 import { requestTenants } from './tenant.js';
+import { caught } from '../test/helpers/errors.js';
 
 const FILE = `
 tokens:
@@ -18,15 +18,7 @@ users:
 const cfg = parseAuthConfig(FILE);
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
-function failure(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error('expected an AppError');
-}
+const failure = caught;
 
 describe('authenticate', () => {
   it.each([

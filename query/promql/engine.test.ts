@@ -4,6 +4,7 @@ import { setStaleNaNAt, type Matcher, type SeriesSamples } from '../../common/ty
 import type { Queryable } from '../queryable.js';
 import type { Expr } from './ast.js';
 import { Engine, checkSupported, type EngineOptions } from './engine.js';
+import { rejection } from '../../test/helpers/errors.js';
 
 const OPTS: EngineOptions = { lookbackDeltaMs: 300_000, maxSamples: 1_000_000, timeoutMs: 5_000, defaultEvalIntervalMs: 60_000 };
 
@@ -33,15 +34,7 @@ function series(name: string, ts: number[], vs: number[]): SeriesSamples {
   return { labels: ['__name__', name], tsMs: Float64Array.from(ts), values: Float64Array.from(vs) };
 }
 
-async function failure(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected the query to fail');
-}
+const failure = rejection;
 
 describe('Engine lifecycle', () => {
   it('times out a query whose storage never answers', async () => {

@@ -5,6 +5,7 @@ import { COMPACT_MAX_SAMPLES, COMPACT_VERSION, compactChunkSampleCount, decodeCo
 import { XorEncoder } from './xor.js';
 import { caught } from '../../test/helpers/errors.js';
 import { mulberry32 } from '../../load/generator/workload.js';
+import { vals } from '../../test/helpers/chunks.js';
 
 type Word = readonly [number, number]; // [hi, lo]
 
@@ -25,20 +26,6 @@ const SPECIALS: readonly Word[] = [
   [0x7fefffff, 0xffffffff], // max double
   [0xffefffff, 0xffffffff], // −max double
 ];
-
-/** Float64Array from numbers and/or raw [hi, lo] words. */
-function vals(list: readonly (number | Word)[]): Float64Array {
-  const out = new Float64Array(list.length);
-  const w = wordsOf(out);
-  list.forEach((v, i) => {
-    if (typeof v === 'number') out[i] = v;
-    else {
-      w[2 * i + 1] = v[0];
-      w[2 * i] = v[1];
-    }
-  });
-  return out;
-}
 
 function seq<T = number>(n: number, f: (i: number) => T): T[] {
   return Array.from({ length: n }, (_, i) => f(i));

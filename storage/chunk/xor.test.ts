@@ -2,20 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError, InvariantError } from '../../common/errors.js';
 import { wordsOf } from '../../common/types.js';
 import { decodeXorChunk, decodeXorChunkRange, xorChunkSampleCount, XorEncoder, XorIterator } from './xor.js';
-
-/** Builds a Float64Array from a list of [hi, lo] word pairs or numbers. */
-function vals(list: readonly (number | readonly [number, number])[]): Float64Array {
-  const out = new Float64Array(list.length);
-  const w = wordsOf(out);
-  list.forEach((v, i) => {
-    if (typeof v === 'number') out[i] = v;
-    else {
-      w[2 * i + 1] = v[0];
-      w[2 * i] = v[1];
-    }
-  });
-  return out;
-}
+import { vals } from '../../test/helpers/chunks.js';
 
 function encode(ts: readonly number[], values: Float64Array): Uint8Array {
   const enc = new XorEncoder();

@@ -1,11 +1,11 @@
 import snappy from 'snappyjs';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AppError } from '../../common/errors.js';
 import { DecodePool } from '../../ingest/decode-pool.js';
 import { decodeWriteRequest, resolveLabels } from '../../proto/write-request-decoder.js';
 import { encodeWriteRequest } from '../../proto/write-request-encoder.js';
 import { batchOf } from '../helpers/remote-write.js';
+import { rejection } from '../helpers/errors.js';
 
 // The decode threads run the compiled worker (npm test builds first), as the service does.
 const WORKER = new URL('../../dist/ingest/decode-worker.js', import.meta.url);
@@ -26,15 +26,7 @@ const body = (n: number): Uint8Array =>
     encodeWriteRequest(batchOf(Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'm', i: String(i) }, samples: [[1_700_000_000_000 + i, i / 3] as [number, number]] })))),
   );
 
-async function failure(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a rejection');
-}
+const failure = rejection;
 
 describe('decode threads', () => {
   it('decode a body to exactly what the one-pass decoder gives', async () => {

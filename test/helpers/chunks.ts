@@ -39,3 +39,17 @@ export function decodeSelected(s: SelectedSeries): { ts: number[]; words: number
   }
   return { ts: Array.from(ts), words: Array.from(wordsOf(vs)) };
 }
+
+/** A Float64Array from numbers and/or raw [hi, lo] 32-bit words (so NaN payloads are explicit). */
+export function vals(list: readonly (number | readonly [number, number])[]): Float64Array {
+  const out = new Float64Array(list.length);
+  const w = wordsOf(out);
+  list.forEach((v, i) => {
+    if (typeof v === 'number') out[i] = v;
+    else {
+      w[2 * i + 1] = v[0];
+      w[2 * i] = v[1];
+    }
+  });
+  return out;
+}

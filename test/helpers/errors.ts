@@ -10,3 +10,14 @@ export function caught(fn: () => unknown): AppError {
   }
   throw new Error('expected an AppError');
 }
+
+/** The AppError `p` rejects with; fails the test if it resolves or rejects with anything else. */
+export async function rejection(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
