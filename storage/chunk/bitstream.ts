@@ -214,6 +214,32 @@ export class PaddedBits {
   }
 }
 
+/**
+ * High and low word of the 64-bit value hi:lo shifted left by `n` (0 ≤ n < 64): how the XOR codecs
+ * put a value's meaningful bits back above its trailing zeros. Two functions rather than one
+ * returning a pair, so the hot decode loops allocate nothing (V8 inlines both).
+ */
+export function shl64Hi(hi: number, lo: number, n: number): number {
+  if (n === 0) return hi;
+  return n < 32 ? (hi << n) | (lo >>> (32 - n)) : lo << (n - 32);
+}
+
+/** Low word of hi:lo << n (see shl64Hi). */
+export function shl64Lo(lo: number, n: number): number {
+  if (n === 0) return lo;
+  return n < 32 ? lo << n : 0;
+}
+
+/** High word of the `n` bits (1 ≤ n ≤ 64) starting at bit `pos` of a padded view, as an unsigned number. */
+export function peekHi(dv: DataView, pos: number, n: number): number {
+  return n > 32 ? peek32(dv, pos) >>> (64 - n) : 0;
+}
+
+/** Low word of the `n` bits (1 ≤ n ≤ 64) starting at bit `pos` of a padded view (see peekHi). */
+export function peekLo(dv: DataView, pos: number, n: number): number {
+  return n > 32 ? peek32(dv, pos + n - 32) >>> 0 : peek32(dv, pos) >>> (32 - n);
+}
+
 /** The 32 bits starting at bit `pos` of a padded view, MSB first, as an int32 (`>>> 0` for unsigned). */
 export function peek32(dv: DataView, pos: number): number {
   const b = pos >>> 3;

@@ -45,7 +45,7 @@
  */
 import { InvariantError } from '../../common/errors.js';
 import { STALE_NAN_HI, STALE_NAN_LO } from '../../common/types.js';
-import { PaddedBits, chunkCorrupt, peek32 } from './bitstream.js';
+import { PaddedBits, chunkCorrupt, peek32, peekHi, peekLo, shl64Hi, shl64Lo } from './bitstream.js';
 
 /** Format version stored in byte 0; a later format gets a new number and can coexist. */
 export const COMPACT_VERSION = 1;
@@ -892,24 +892,11 @@ function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
     if (W + T > 64) throw chunkCorrupt(`xor block width ${W} + ${T} exceeds 64 bits`);
     if (pos + (e - s) * W > limit) throw chunkCorrupt('unexpected end of data');
     for (let i = s; i < e; i++) {
-      let xh = 0;
-      let xl: number;
-      if (W > 32) {
-        xh = peek32(dv, pos) >>> (64 - W);
-        xl = peek32(dv, pos + W - 32) >>> 0;
-      } else {
-        xl = peek32(dv, pos) >>> (32 - W);
-      }
+      const mh = peekHi(dv, pos, W);
+      const ml = peekLo(dv, pos, W);
       pos += W;
-      if (T >= 32) {
-        xh = xl << (T - 32);
-        xl = 0;
-      } else if (T > 0) {
-        xh = (xh << T) | (xl >>> (32 - T));
-        xl = xl << T;
-      }
-      vh = (vh ^ xh) >>> 0;
-      vl = (vl ^ xl) >>> 0;
+      vh = (vh ^ shl64Hi(mh, ml, T)) >>> 0;
+      vl = (vl ^ shl64Lo(ml, T)) >>> 0;
       words[2 * i] = vl;
       words[2 * i + 1] = vh;
     }

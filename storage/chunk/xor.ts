@@ -34,7 +34,7 @@
  * staleness marker, ±Inf and −0 are preserved bit-exact.
  */
 import { InvariantError } from '../../common/errors.js';
-import { BitReader, BitWriter, PaddedBits, chunkCorrupt, peek32 } from './bitstream.js';
+import { BitReader, BitWriter, PaddedBits, chunkCorrupt, peek32, peekHi, peekLo, shl64Hi, shl64Lo } from './bitstream.js';
 
 /** Most samples one chunk can hold (the header is a uint16). */
 export const XOR_MAX_SAMPLES = 0xffff;
@@ -339,20 +339,8 @@ export class XorIterator {
     } else {
       mlo = r.readBits(sig);
     }
-    let xhi: number;
-    let xlo: number;
-    if (trailing === 0) {
-      xhi = mhi;
-      xlo = mlo;
-    } else if (trailing < 32) {
-      xhi = (mhi << trailing) | (mlo >>> (32 - trailing));
-      xlo = mlo << trailing;
-    } else {
-      xhi = mlo << (trailing - 32);
-      xlo = 0;
-    }
-    this.vHi = (this.vHi ^ xhi) >>> 0;
-    this.vLo = (this.vLo ^ xlo) >>> 0;
+    this.vHi = (this.vHi ^ shl64Hi(mhi, mlo, trailing)) >>> 0;
+    this.vLo = (this.vLo ^ shl64Lo(mlo, trailing)) >>> 0;
   }
 }
 
@@ -503,29 +491,11 @@ export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: nu
         pos += 2;
       }
       const sig = 64 - leading - trailing;
-      let mhi = 0;
-      let mlo: number;
-      if (sig > 32) {
-        mhi = peek32(buf, pos) >>> (64 - sig);
-        mlo = peek32(buf, pos + sig - 32) >>> 0;
-      } else {
-        mlo = peek32(buf, pos) >>> (32 - sig);
-      }
+      const mhi = peekHi(buf, pos, sig);
+      const mlo = peekLo(buf, pos, sig);
       pos += sig;
-      let xhi: number;
-      let xlo: number;
-      if (trailing === 0) {
-        xhi = mhi;
-        xlo = mlo;
-      } else if (trailing < 32) {
-        xhi = (mhi << trailing) | (mlo >>> (32 - trailing));
-        xlo = mlo << trailing;
-      } else {
-        xhi = mlo << (trailing - 32);
-        xlo = 0;
-      }
-      vHi = (vHi ^ xhi) >>> 0;
-      vLo = (vLo ^ xlo) >>> 0;
+      vHi = (vHi ^ shl64Hi(mhi, mlo, trailing)) >>> 0;
+      vLo = (vLo ^ shl64Lo(mlo, trailing)) >>> 0;
     }
     if (pos > limit) throw chunkCorrupt('unexpected end of data');
     if (t > endMs) break;
