@@ -3,7 +3,7 @@
  * rows COMPACT), for the storage tests.
  */
 import { expect } from 'vitest';
-import { wordsOf } from '../../common/types.js';
+import { type Labels, type SampleBatch, wordsOf } from '../../common/types.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../../storage/backend/backend.js';
 import { compactChunkSampleCount, decodeCompactChunk } from '../../storage/chunk/compact.js';
 import { decodeXorChunk, xorChunkSampleCount } from '../../storage/chunk/xor.js';
@@ -40,8 +40,11 @@ export function decodeSelected(s: SelectedSeries): { ts: number[]; words: number
   return { ts: Array.from(ts), words: Array.from(wordsOf(vs)) };
 }
 
-/** A Float64Array from numbers and/or raw [hi, lo] 32-bit words (so NaN payloads are explicit). */
-export function vals(list: readonly (number | readonly [number, number])[]): Float64Array {
+/** A sample value for tests: a number, or its raw [hi, lo] 32-bit words (so NaN payloads are explicit). */
+export type TestValue = number | readonly [number, number];
+
+/** A Float64Array from numbers and/or raw [hi, lo] 32-bit words. */
+export function vals(list: readonly TestValue[]): Float64Array {
   const out = new Float64Array(list.length);
   const w = wordsOf(out);
   list.forEach((v, i) => {
@@ -52,4 +55,18 @@ export function vals(list: readonly (number | readonly [number, number])[]): Flo
     }
   });
   return out;
+}
+
+/** A SampleBatch from [labels, timestamps, values] triples (values as for `vals`). */
+export function sampleBatch(...series: [Labels, readonly number[], readonly TestValue[]][]): SampleBatch {
+  const sampleStart = new Uint32Array(series.length + 1);
+  let k = 0;
+  series.forEach(([, ts], i) => {
+    sampleStart[i] = k;
+    k += ts.length;
+  });
+  sampleStart[series.length] = k;
+  const tsMs = Float64Array.from(series.flatMap(([, ts]) => ts));
+  const values = vals(series.flatMap(([, ts, vs]) => ts.map((_, j) => vs[j] as TestValue)));
+  return { series: series.map((s) => s[0]), sampleStart, tsMs, values };
 }

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareLabels, labelsFromRecord } from '../../../common/labels.js';
-import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
+import { type Labels, type Matcher, MatchType, wordsOf } from '../../../common/types.js';
 import { SqliteBackend } from './sqlite-backend.js';
-import { decodeSelected as decode } from '../../../test/helpers/chunks.js';
+import { decodeSelected as decode, sampleBatch } from '../../../test/helpers/chunks.js';
 
 // Select over many series at once (batched chunk reads, cached label order) against brute force.
 
@@ -28,24 +28,7 @@ afterEach(async () => {
 const L = (r: Record<string, string>): Labels => labelsFromRecord(r);
 const m = (type: Matcher['type'], name: string, value: string): Matcher => ({ type, name, value });
 
-/** Builds a batch from [labels, timestamps, values] triples. */
-function batch(...series: [Labels, readonly number[], readonly number[]][]): SampleBatch {
-  const total = series.reduce((n, s) => n + s[1].length, 0);
-  const sampleStart = new Uint32Array(series.length + 1);
-  const tsMs = new Float64Array(total);
-  const values = new Float64Array(total);
-  let k = 0;
-  series.forEach(([, ts, vs], i) => {
-    sampleStart[i] = k;
-    ts.forEach((t, j) => {
-      tsMs[k] = t;
-      values[k] = vs[j] as number;
-      k++;
-    });
-  });
-  sampleStart[series.length] = k;
-  return { series: series.map((s) => s[0]), sampleStart, tsMs, values };
-}
+const batch = sampleBatch;
 
 function wordsFor(vs: readonly number[]): number[] {
   return Array.from(wordsOf(Float64Array.from(vs)));

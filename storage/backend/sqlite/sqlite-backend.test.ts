@@ -5,13 +5,13 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../../common/errors.js';
 import { labelsFromRecord } from '../../../common/labels.js';
-import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
+import { type Labels, type Matcher, MatchType, wordsOf } from '../../../common/types.js';
 import { ChunkEncoding } from '../backend.js';
 import { SqliteBackend } from './sqlite-backend.js';
-import { chunkSampleCount, decodeSelected as decode } from '../../../test/helpers/chunks.js';
+import { chunkSampleCount, decodeSelected as decode, sampleBatch, vals, type TestValue } from '../../../test/helpers/chunks.js';
 
 const STALE: readonly [number, number] = [0x7ff00000, 0x00000002];
-type V = number | readonly [number, number];
+type V = TestValue;
 
 const dirs: string[] = [];
 const open: SqliteBackend[] = [];
@@ -35,42 +35,10 @@ afterEach(async () => {
 
 const L = (r: Record<string, string>): Labels => labelsFromRecord(r);
 
-/** Builds a batch from [labels, timestamps, values] triples; values may be [hi, lo] word pairs. */
-function batch(...series: [Labels, readonly number[], readonly V[]][]): SampleBatch {
-  const total = series.reduce((n, s) => n + s[1].length, 0);
-  const sampleStart = new Uint32Array(series.length + 1);
-  const tsMs = new Float64Array(total);
-  const values = new Float64Array(total);
-  const w = wordsOf(values);
-  let k = 0;
-  series.forEach(([, ts, vs], i) => {
-    sampleStart[i] = k;
-    ts.forEach((t, j) => {
-      tsMs[k] = t;
-      const v = vs[j] as V;
-      if (typeof v === 'number') values[k] = v;
-      else {
-        w[2 * k + 1] = v[0];
-        w[2 * k] = v[1];
-      }
-      k++;
-    });
-  });
-  sampleStart[series.length] = k;
-  return { series: series.map((s) => s[0]), sampleStart, tsMs, values };
-}
+const batch = sampleBatch;
 
 function wordsFor(vs: readonly V[]): number[] {
-  const f = new Float64Array(vs.length);
-  const w = wordsOf(f);
-  vs.forEach((v, i) => {
-    if (typeof v === 'number') f[i] = v;
-    else {
-      w[2 * i + 1] = v[0];
-      w[2 * i] = v[1];
-    }
-  });
-  return Array.from(w);
+  return Array.from(wordsOf(vals(vs)));
 }
 
 const m = (type: Matcher['type'], name: string, value: string): Matcher => ({ type, name, value });
