@@ -138,6 +138,12 @@ export interface ExemplarsResponseMsg {
   readonly exemplars: readonly ExemplarMsg[];
 }
 
+/** `FlushRequest` (empty). */
+export type FlushRequestMsg = Record<string, never>;
+
+/** `FlushResponse` (empty). */
+export type FlushResponseMsg = Record<string, never>;
+
 /** `StatsRequest` (empty). */
 export type StatsRequestMsg = Record<string, never>;
 
@@ -316,6 +322,8 @@ const exemplarsRequest = codec<ExemplarsRequestMsg>('ExemplarsRequest');
 const exemplarsResponse = codec<ExemplarsResponseMsg>('ExemplarsResponse');
 const statsRequest = codec<StatsRequestMsg>('StatsRequest');
 const statsResponse = codec<StatsResponseMsg>('StatsResponse');
+const flushRequest = codec<FlushRequestMsg>('FlushRequest');
+const flushResponse = codec<FlushResponseMsg>('FlushResponse');
 
 /** Encodes a `MetadataRequest`. */
 export const encodeMetadataRequest = metadataRequest.encode;
@@ -341,6 +349,14 @@ export const decodeStatsRequest = statsRequest.decode;
 export const encodeStatsResponse = statsResponse.encode;
 /** Decodes a `StatsResponse`. */
 export const decodeStatsResponse = statsResponse.decode;
+/** Encodes a `FlushRequest`. */
+export const encodeFlushRequest = flushRequest.encode;
+/** Decodes a `FlushRequest`. */
+export const decodeFlushRequest = flushRequest.decode;
+/** Encodes a `FlushResponse`. */
+export const encodeFlushResponse = flushResponse.encode;
+/** Decodes a `FlushResponse`. */
+export const decodeFlushResponse = flushResponse.decode;
 
 /** Encodes a `WriteRequest`. */
 export const encodeWriteRequest = writeRequest.encode;

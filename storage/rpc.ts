@@ -35,6 +35,12 @@ import {
   decodeMetadataResponse,
   decodeExemplarsRequest,
   decodeExemplarsResponse,
+  decodeFlushRequest,
+  decodeFlushResponse,
+  encodeFlushRequest,
+  encodeFlushResponse,
+  type FlushRequestMsg,
+  type FlushResponseMsg,
   decodeStatsRequest,
   decodeStatsResponse,
   encodeMetadataRequest,
@@ -101,6 +107,7 @@ export interface StorageServiceDefinition extends ServiceDefinition {
   readonly Metadata: MethodDefinition<MetadataRequestMsg, MetadataResponseMsg>;
   readonly Exemplars: MethodDefinition<ExemplarsRequestMsg, ExemplarsResponseMsg>;
   readonly Stats: MethodDefinition<StatsRequestMsg, StatsResponseMsg>;
+  readonly Flush: MethodDefinition<FlushRequestMsg, FlushResponseMsg>;
 }
 
 /** grpc-js definition of `promstore.storage.v1.Storage` (paths `/promstore.storage.v1.Storage/<Rpc>`). */
@@ -115,6 +122,7 @@ export const storageServiceDefinition: StorageServiceDefinition = {
   Metadata: method('Metadata', false, encodeMetadataRequest, decodeMetadataRequest, encodeMetadataResponse, decodeMetadataResponse),
   Exemplars: method('Exemplars', false, encodeExemplarsRequest, decodeExemplarsRequest, encodeExemplarsResponse, decodeExemplarsResponse),
   Stats: method('Stats', false, encodeStatsRequest, decodeStatsRequest, encodeStatsResponse, decodeStatsResponse),
+  Flush: method('Flush', false, encodeFlushRequest, decodeFlushRequest, encodeFlushResponse, decodeFlushResponse),
 };
 
 /** Trailing-metadata keys that carry an AppError's kind and code across the wire. */

@@ -1,5 +1,6 @@
 /**
- * POST /api/v1/push (alias /api/v1/write): the Prometheus remote-write 1.0 receiver.
+ * POST /api/v1/push (alias /api/v1/write): the Prometheus remote-write 1.0 receiver; also
+ * registers /ingester/flush (flush.ts).
  * negotiate → decode → validate → storage.write → 204, or one 400 summarising partial rejects.
  * All statuses come from common/errors.ts; nothing is logged per series or sample.
  */
@@ -18,6 +19,7 @@ import type { DecodePool } from '../decode-pool.js';
 import type { KnownSeries } from '../series-cache.js';
 import { Distributor, type WriteOutcome } from '../distributor.js';
 import { RequestRefusedError } from '../limits.js';
+import { registerFlushRoute } from './flush.js';
 import type { IngestMetrics, ReceivedCounts } from '../metrics.js';
 
 /** Dependencies of the ingest routes. */
@@ -195,4 +197,5 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestRoutesDep
     });
     for (const path of REMOTE_WRITE_PATHS) child.post(path, handler);
   });
+  registerFlushRoute(app, deps);
 }

@@ -78,6 +78,12 @@ export interface Backend {
   exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs): Promise<Exemplar[]>;
   /** Storage-wide figures for /metrics. */
   storageStats(): Promise<StorageStats>;
+  /**
+   * Persists everything written so far in the backend's long-term form (SQLite: a checkpoint of
+   * every tenant) and resolves when that is done. Writes go on meanwhile; acknowledged data is
+   * durable before and after, so this only moves work forward (admin flush, benchmarks).
+   */
+  flush(): Promise<void>;
   /** Flushes and closes; further calls fail with `unavailable`. */
   close(): Promise<void>;
 }

@@ -100,6 +100,11 @@ export class MemoryBackend implements Backend {
     return this._extras.exemplars(tenant, matcherSets, startMs, endMs);
   }
 
+  /** Nothing to persist: memory is this backend's only form. */
+  async flush(): Promise<void> {
+    this._checkOpen();
+  }
+
   /** Series, exemplar and metadata counts; no chunks or bytes on disk in memory. */
   async storageStats(): Promise<StorageStats> {
     let series = 0;

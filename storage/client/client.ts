@@ -44,6 +44,8 @@ export interface GrpcStorageClientOptions {
 const READY_TENANT = '__ready__';
 /** ready() answers within this long even when the RPC timeout is large, ms. */
 const READY_TIMEOUT_MS = 2000;
+/** Deadline of a Flush call at least: a checkpoint of a large head can take minutes. */
+const FLUSH_TIMEOUT_MS = 10 * 60_000;
 
 function firstString(md: grpc.Metadata | undefined, key: string): string | undefined {
   const v = md?.get(key)[0];
@@ -285,6 +287,12 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
         exemplars: res.exemplars ?? 0,
         metadata: res.metadata ?? 0,
       };
+    },
+
+    async flush(signal?: AbortSignal): Promise<void> {
+      // A checkpoint of much data takes longer than a query may; it is bounded by the data, not the caller.
+      const deadline = deadlineIn(Math.max(opts.timeoutMs, FLUSH_TIMEOUT_MS));
+      await withRetry(() => unaryOnce(def.Flush, {}, deadline, signal), signal);
     },
 
     async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {

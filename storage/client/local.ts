@@ -66,6 +66,9 @@ export function createLocalStorageClient(backend: Backend): StorageClient {
     stats(signal?: AbortSignal): Promise<StorageStats> {
       return call(signal, () => backend.storageStats());
     },
+    flush(signal?: AbortSignal): Promise<void> {
+      return call(signal, () => backend.flush());
+    },
     select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
       return call(signal, async () => decodeSelectedSeries(await backend.select(tenant, matchers, startMs, endMs), startMs, endMs));
     },

@@ -60,6 +60,8 @@ export interface StorageClient {
   exemplars(tenant: TenantId, matcherSets: readonly (readonly Matcher[])[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<Exemplar[]>;
   /** Storage-wide figures for /metrics. */
   stats(signal?: AbortSignal): Promise<StorageStats>;
+  /** Asks storage to persist everything written so far in its long-term form (see Backend.flush). */
+  flush(signal?: AbortSignal): Promise<void>;
   /** Whether storage answers (for /-/ready). */
   ready(): Promise<boolean>;
   close(): void;

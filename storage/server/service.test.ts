@@ -35,7 +35,7 @@ function makeBatch(nSeries: number, perSeries: number, value: (s: number, k: num
 /** A Backend whose every method rejects with `err` (or hangs when err is 'hang'). */
 function failingBackend(err: unknown): Backend {
   const fail = (): Promise<never> => (err === 'hang' ? new Promise<never>(() => {}) : Promise.reject(err));
-  return { append: fail, select: fail, labelNames: fail, labelValues: fail, series: fail, writeExtras: fail, metadata: fail, exemplars: fail, storageStats: fail, close: async () => {} };
+  return { append: fail, select: fail, labelNames: fail, labelValues: fail, series: fail, writeExtras: fail, metadata: fail, exemplars: fail, storageStats: fail, flush: fail, close: async () => {} };
 }
 
 describe('storage gRPC server + client over MemoryBackend', () => {
@@ -66,6 +66,10 @@ describe('storage gRPC server + client over MemoryBackend', () => {
     expect(Array.from(got[0]!.tsMs)).toEqual(Array.from(b.tsMs.subarray(0, 8)));
     expect(Array.from(wordsOf(got[0]!.values))).toEqual(Array.from(wordsOf(b.values.subarray(0, 8))));
     expect(Array.from(wordsOf(got[1]!.values))).toEqual(Array.from(wordsOf(b.values.subarray(8, 16))));
+  });
+
+  it('flush reaches the backend and resolves', async () => {
+    await expect(client.flush()).resolves.toBeUndefined();
   });
 
   it('reports per-sample rejections in the result', async () => {
@@ -181,6 +185,7 @@ describe('errors across the wire', () => {
       await expect(c.labelNames('t', [], opts)).rejects.toMatchObject(want);
       await expect(c.labelValues('t', 'a', [], opts)).rejects.toMatchObject(want);
       await expect(c.series('t', [], opts)).rejects.toMatchObject(want);
+      await expect(c.flush()).rejects.toMatchObject(want);
     });
   });
 

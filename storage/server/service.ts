@@ -11,6 +11,8 @@ import type {
   ExemplarMsg,
   ExemplarsRequestMsg,
   ExemplarsResponseMsg,
+  FlushRequestMsg,
+  FlushResponseMsg,
   MetadataRequestMsg,
   MetadataResponseMsg,
   StatsRequestMsg,
@@ -63,6 +65,7 @@ export interface StorageServiceHandlers extends grpc.UntypedServiceImplementatio
   Metadata: grpc.handleUnaryCall<MetadataRequestMsg, MetadataResponseMsg>;
   Exemplars: grpc.handleUnaryCall<ExemplarsRequestMsg, ExemplarsResponseMsg>;
   Stats: grpc.handleUnaryCall<StatsRequestMsg, StatsResponseMsg>;
+  Flush: grpc.handleUnaryCall<FlushRequestMsg, FlushResponseMsg>;
 }
 
 /** Exemplars and metadata of a WriteRequest, or null when it carries none. */
@@ -331,5 +334,10 @@ export function createStorageService(deps: StorageServiceDeps): StorageServiceHa
     }),
 
     Stats: unary<StatsRequestMsg, StatsResponseMsg>('Stats', async () => backend.storageStats()),
+
+    Flush: unary<FlushRequestMsg, FlushResponseMsg>('Flush', async () => {
+      await backend.flush();
+      return {};
+    }),
   };
 }

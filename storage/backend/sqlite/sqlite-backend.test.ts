@@ -330,6 +330,48 @@ describe('durability', () => {
   });
 });
 
+describe('flush', () => {
+  const S1 = L({ __name__: 'a', i: '1' });
+  const ts = Array.from({ length: 50 }, (_, i) => i * 1000);
+
+  it('checkpoints every tenant and resolves once done; writes during it are accepted', async () => {
+    const b = openBackend(tempDir(), { samplesPerChunk: 8 });
+    await b.append('t', batch([S1, ts, ts]));
+    await b.append('u', batch([S1, [5, 6], [1, 2]]));
+    expect(b.stats('t').walBytes).toBeGreaterThan(0);
+    expect(b.stats('u').walBytes).toBeGreaterThan(0);
+    const flushing = b.flush();
+    const during = b.append('t', batch([S1, [100_000], [7]]));
+    await flushing;
+    expect(await during).toEqual({ samplesWritten: 1, rejected: [] });
+    expect(b.stats('u')).toMatchObject({ walBytes: 0, checkpoints: 1 });
+    expect(b.stats('t').checkpoints).toBe(1);
+    await b.flush();
+    expect(b.stats('t')).toMatchObject({ walBytes: 0, checkpoints: 2 });
+    const sel = await b.select('t', [m(MatchType.EQ, '__name__', 'a')], -Infinity, Infinity);
+    expect(decode(sel[0]!).ts).toEqual([...ts, 100_000]);
+  });
+
+  it('waits for a checkpoint already running, then checkpoints what came after it', async () => {
+    const b = openBackend(tempDir(), { maxWalBytes: 200 });
+    await b.append('t', batch([S1, ts, ts]));
+    // The WAL threshold started a background checkpoint; these samples arrive while it runs.
+    const more = ts.map((t) => t + 100_000);
+    const appended = b.append('t', batch([S1, more, more]));
+    await b.flush();
+    await appended;
+    expect(b.stats('t').walBytes).toBe(0);
+    const sel = await b.select('t', [m(MatchType.EQ, '__name__', 'a')], -Infinity, Infinity);
+    expect(decode(sel[0]!).ts).toEqual([...ts, ...more]);
+  });
+
+  it('rejects with storage-closed after close', async () => {
+    const b = openBackend(tempDir());
+    await b.close();
+    await expect(b.flush()).rejects.toMatchObject({ code: 'storage-closed', kind: 'unavailable' });
+  });
+});
+
 describe('group commit', () => {
   it('coalesces concurrent appends into few transactions', async () => {
     const b = openBackend(tempDir());

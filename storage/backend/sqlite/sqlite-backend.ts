@@ -132,6 +132,8 @@ interface TenantSlot {
   pumping: boolean;
   /** Retention is due but another task was running. */
   retentionDue: boolean;
+  /** Waiting for the running maintenance task to end (see _whenIdle); told its failure or null. */
+  idleWaiters: ((failure: unknown) => void)[];
 }
 
 function closedError(): AppError {
@@ -306,6 +308,7 @@ export class SqliteBackend implements Backend, RefBackend {
     let firstErr: unknown = null;
     for (const slot of this._slots.values()) this._flushSlot(slot);
     this._closed = true;
+    for (const slot of this._slots.values()) this._tellIdle(slot, closedError());
     for (const slot of this._slots.values()) {
       try {
         slot.store.checkpoint();
@@ -319,6 +322,30 @@ export class SqliteBackend implements Backend, RefBackend {
     this._extras?.close();
     this._extras = null;
     if (firstErr !== null) throw toAppError(firstErr);
+  }
+
+  /**
+   * Checkpoints every open tenant and resolves once all are done (admin flush). The checkpoints
+   * run in the usual bounded steps, one per event-loop turn, so writes and queries go on meanwhile.
+   * Rejects with the first failed checkpoint's AppError.
+   */
+  async flush(): Promise<void> {
+    if (this._closed) throw closedError();
+    for (const slot of [...this._slots.values()]) {
+      this._flushSlot(slot);
+      // A task already running may have started before writes acknowledged before this call.
+      while (!slot.store.startCheckpoint()) await this._whenIdle(slot);
+      this._pump(slot);
+      const failure = await this._whenIdle(slot);
+      if (failure !== null) throw toAppError(failure);
+    }
+  }
+
+  /** Resolves when the tenant's maintenance task has ended, with its failure or null. */
+  private _whenIdle(slot: TenantSlot): Promise<unknown> {
+    if (this._closed) return Promise.resolve(closedError());
+    if (!slot.store.busy) return Promise.resolve(null);
+    return new Promise((resolve) => slot.idleWaiters.push(resolve));
   }
 
   /** Runs a checkpoint of every open tenant now (tests, graceful shutdown). Throws the first failure. */
@@ -341,11 +368,8 @@ export class SqliteBackend implements Backend, RefBackend {
 
   /** Resolves once no maintenance task runs in any tenant (tests). */
   async idle(): Promise<void> {
-    for (let i = 0; i < 1_000_000; i++) {
-      let busy = false;
-      for (const slot of this._slots.values()) busy ||= slot.store.busy;
-      if (!busy) return;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const slot of [...this._slots.values()]) {
+      while (slot.store.busy && !this._closed) await this._whenIdle(slot);
     }
   }
 
@@ -406,7 +430,7 @@ export class SqliteBackend implements Backend, RefBackend {
         cause: err,
       });
     }
-    const slot: TenantSlot = { store, queue: [], queuedSamples: 0, pumping: false, retentionDue: false };
+    const slot: TenantSlot = { store, queue: [], queuedSamples: 0, pumping: false, retentionDue: false, idleWaiters: [] };
     this._slots.set(tenant, slot);
     return slot;
   }
@@ -473,18 +497,28 @@ export class SqliteBackend implements Backend, RefBackend {
       slot.pumping = false;
       if (this._closed) return;
       let more = false;
+      let failure: unknown = null;
       try {
         more = slot.store.step();
-      } catch {
+      } catch (err) {
         // Counted and retried at the next checkpoint; the WAL keeps everything durable meanwhile.
         this._checkpointErrors++;
+        failure = err;
       }
+      if (!more) this._tellIdle(slot, failure);
       if (!more && slot.retentionDue) {
         slot.retentionDue = false;
         more = slot.store.startRetention(this._clock.nowMs() - this._retentionMs);
       }
       if (more) this._pump(slot);
     });
+  }
+
+  private _tellIdle(slot: TenantSlot, failure: unknown): void {
+    const waiters = slot.idleWaiters;
+    if (waiters.length === 0) return;
+    slot.idleWaiters = [];
+    for (const w of waiters) w(failure);
   }
 }
 
