@@ -31,6 +31,18 @@ export interface SampleBatch {
   readonly values: Float64Array;
 }
 
+/**
+ * What a select's caller will use of the data, so storage may send less (as Prometheus's
+ * storage.SelectHints). Storage may always ignore a hint and send everything.
+ */
+export interface SelectHints {
+  /**
+   * Only each series' newest sample in [startMs, endMs] is used: an instant vector selector
+   * evaluated at a single time. Storage may return just that sample per series.
+   */
+  readonly newestOnly?: boolean;
+}
+
 /** Samples of one series over a time range, ascending by time, timestamps unique. */
 export interface SeriesSamples {
   readonly labels: Labels;

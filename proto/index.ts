@@ -185,6 +185,7 @@ export interface SelectRequestMsg {
   readonly matchers: readonly MatcherMsg[];
   readonly startMs: number;
   readonly endMs: number;
+  readonly newestOnly?: boolean;
 }
 
 /** `Chunk`; `encoding` is `Chunk.Encoding` (RAW 1, XOR 2). */

@@ -1,7 +1,7 @@
 import { AppError, ErrorKind } from '../common/errors.js';
 import { compareLabels, getLabel } from '../common/labels.js';
 import { compileMatcher, type CompiledMatcher } from '../common/matchers.js';
-import { MatchType, type Labels, type Matcher, type SeriesSamples, type TenantId, type TimeMs } from '../common/types.js';
+import { MatchType, type Labels, type Matcher, type SelectHints, type SeriesSamples, type TenantId, type TimeMs } from '../common/types.js';
 import type { StorageClient } from '../storage/client/index.js';
 
 /**
@@ -10,13 +10,13 @@ import type { StorageClient } from '../storage/client/index.js';
  * inclusive, sorted by label set; values bit-exact (staleness markers included).
  */
 export interface Queryable {
-  select(matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]>;
+  select(matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal, hints?: SelectHints): Promise<SeriesSamples[]>;
 }
 
 /** A Queryable over the storage client, bound to one tenant. */
 export function queryableForTenant(client: StorageClient, tenant: TenantId): Queryable {
   return {
-    select: (matchers, startMs, endMs, signal) => client.select(tenant, matchers, startMs, endMs, signal),
+    select: (matchers, startMs, endMs, signal, hints) => client.select(tenant, matchers, startMs, endMs, signal, hints),
   };
 }
 
@@ -78,9 +78,9 @@ export function withTenantLabel(labels: Labels, tenant: TenantId): Labels {
 export function federatedQueryable(client: StorageClient, tenants: readonly TenantId[]): Queryable {
   if (tenants.length === 1) return queryableForTenant(client, tenants[0] as TenantId);
   return {
-    async select(matchers, startMs, endMs, signal) {
+    async select(matchers, startMs, endMs, signal, hints) {
       const sel = selectTenants(tenants, matchers);
-      const parts = await Promise.all(sel.tenants.map((t) => client.select(t, sel.matchers, startMs, endMs, signal)));
+      const parts = await Promise.all(sel.tenants.map((t) => client.select(t, sel.matchers, startMs, endMs, signal, hints)));
       const out: SeriesSamples[] = [];
       parts.forEach((list, i) => {
         const tenant = sel.tenants[i] as TenantId;
@@ -114,8 +114,8 @@ export class LimitedQueryable implements Queryable {
     private readonly _tenantText: string,
   ) {}
 
-  async select(matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
-    const result = await this._inner.select(matchers, startMs, endMs, signal);
+  async select(matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal, hints?: SelectHints): Promise<SeriesSamples[]> {
+    const result = await this._inner.select(matchers, startMs, endMs, signal, hints);
     this.seriesLoaded += result.length;
     for (const s of result) this.samplesLoaded += s.tsMs.length;
     const { maxSeries, maxSamples } = this._budget;

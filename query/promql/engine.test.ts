@@ -9,12 +9,19 @@ import { rejection } from '../../test/helpers/errors.js';
 const OPTS: EngineOptions = { lookbackDeltaMs: 300_000, maxSamples: 1_000_000, timeoutMs: 5_000, defaultEvalIntervalMs: 60_000 };
 
 /** A Queryable over fixed series that records every select call. */
-function arrayQueryable(series: SeriesSamples[]): Queryable & { calls: { matchers: readonly Matcher[]; startMs: number; endMs: number }[] } {
-  const calls: { matchers: readonly Matcher[]; startMs: number; endMs: number }[] = [];
+interface SelectCall {
+  matchers: readonly Matcher[];
+  startMs: number;
+  endMs: number;
+  newestOnly: boolean;
+}
+
+function arrayQueryable(series: SeriesSamples[]): Queryable & { calls: SelectCall[] } {
+  const calls: SelectCall[] = [];
   return {
     calls,
-    async select(matchers, startMs, endMs) {
-      calls.push({ matchers, startMs, endMs });
+    async select(matchers, startMs, endMs, _signal, hints) {
+      calls.push({ matchers, startMs, endMs, newestOnly: hints?.newestOnly === true });
       const name = matchers.find((m) => m.name === '__name__')?.value;
       return series.filter((s) => s.labels[1] === name);
     },
@@ -109,6 +116,17 @@ describe('Engine data loading', () => {
       [420_000, 1_140_000],
       [-250_000, 50_000],
     ]);
+  });
+
+  it('hints newestOnly only for instant vector selectors evaluated at a single time', async () => {
+    const hinted = async (run: (e: Engine, q: Queryable) => Promise<unknown>): Promise<boolean[]> => {
+      const q = arrayQueryable([]);
+      await run(new Engine(OPTS), q);
+      return q.calls.map((c) => c.newestOnly);
+    };
+    expect(await hinted((e, q) => e.instantQuery(q, 'count by (job) (up) + rate(req[5m])', 600_000))).toEqual([true, false]);
+    expect(await hinted((e, q) => e.instantQuery(q, 'max_over_time(up[10m:1m])', 600_000))).toEqual([false]);
+    expect(await hinted((e, q) => e.rangeQuery(q, 'up + up @ 50', 600_000, 1_200_000, 60_000))).toEqual([false, true]);
   });
 
   it('uses the per-query lookback override', async () => {

@@ -178,7 +178,7 @@ export class Engine {
       const data = ctx.data as Map<VectorSelector, readonly SeriesSamples[]>;
       let loaded: SeriesSamples[][];
       try {
-        loaded = await Promise.all(ranges.map((r) => q.select(r.node.matchers, r.startMs, r.endMs, controller.signal)));
+        loaded = await Promise.all(ranges.map((r) => q.select(r.node.matchers, r.startMs, r.endMs, controller.signal, { newestOnly: r.newestOnly })));
       } catch (err) {
         if (controller.signal.aborted) throw lifecycleError();
         throw toAppError(err);

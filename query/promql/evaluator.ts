@@ -90,6 +90,8 @@ export interface SelectorRange {
   readonly node: VectorSelector;
   readonly startMs: number;
   readonly endMs: number;
+  /** Only each series' newest sample in the range is used (see SelectHints.newestOnly). */
+  readonly newestOnly: boolean;
 }
 
 /**
@@ -105,7 +107,10 @@ export function planSelectors(expr: Expr, grid: StepGrid, ctx: Pick<EvalContext,
         const at = atTimeMs(e.at, ctx.queryStartMs, ctx.queryEndMs);
         const first = (at ?? g.startMs) - e.offsetMs;
         const last = (at ?? g.startMs + (g.n - 1) * g.stepMs) - e.offsetMs;
-        out.push({ node: e, startMs: first - (windowMs ?? ctx.lookbackMs), endMs: last });
+        // An instant vector selector evaluated at one time (one step, or pinned by @) uses only
+        // each series' newest sample up to that time: storage may send just that.
+        const newestOnly = windowMs === null && first === last;
+        out.push({ node: e, startMs: first - (windowMs ?? ctx.lookbackMs), endMs: last, newestOnly });
         return;
       }
       case 'MatrixSelector':

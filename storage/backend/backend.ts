@@ -8,6 +8,7 @@ import type {
   MetricMetadata,
   RejectedSamples,
   SampleBatch,
+  SelectHints,
   StorageStats,
   TenantId,
   TimeMs,
@@ -56,9 +57,10 @@ export interface Backend {
   append(tenant: TenantId, batch: SampleBatch): Promise<WriteResult>;
   /**
    * Series matching all matchers (at least one matcher must not match the empty string) that may
-   * have samples in [startMs, endMs], sorted by label set, with their chunks overlapping that range.
+   * have samples in [startMs, endMs], sorted by label set, with their chunks overlapping that range
+   * (with `hints.newestOnly`, possibly just a chunk holding each series' newest sample in the range).
    */
-  select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs): Promise<SelectedSeries[]>;
+  select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, hints?: SelectHints): Promise<SelectedSeries[]>;
   /** Sorted label names of matching series (all series when `matchers` is empty). */
   labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: LookupOptions): Promise<string[]>;
   /** Sorted values of label `name` among matching series (all series when `matchers` is empty). */

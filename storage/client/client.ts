@@ -14,6 +14,7 @@ import type {
   MetadataQuery,
   MetricMetadata,
   SampleBatch,
+  SelectHints,
   SeriesSamples,
   StorageStats,
   TenantId,
@@ -295,8 +296,8 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
       await withRetry(() => unaryOnce(def.Flush, {}, deadline, signal), signal);
     },
 
-    async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
-      const req = { tenant, matchers: toMatcherMsgs(matchers), startMs, endMs };
+    async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal, hints?: SelectHints): Promise<SeriesSamples[]> {
+      const req = { tenant, matchers: toMatcherMsgs(matchers), startMs, endMs, newestOnly: hints?.newestOnly === true };
       const deadline = deadlineIn(opts.timeoutMs);
       return withRetry(() => selectOnce(req, deadline, signal), signal);
     },

@@ -10,6 +10,7 @@ import type {
   MetadataQuery,
   MetricMetadata,
   SampleBatch,
+  SelectHints,
   SeriesSamples,
   StorageStats,
   TenantId,
@@ -69,8 +70,8 @@ export function createLocalStorageClient(backend: Backend): StorageClient {
     flush(signal?: AbortSignal): Promise<void> {
       return call(signal, () => backend.flush());
     },
-    select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]> {
-      return call(signal, async () => decodeSelectedSeries(await backend.select(tenant, matchers, startMs, endMs), startMs, endMs));
+    select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal, hints?: SelectHints): Promise<SeriesSamples[]> {
+      return call(signal, async () => decodeSelectedSeries(await backend.select(tenant, matchers, startMs, endMs, hints), startMs, endMs));
     },
     labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]> {
       return call(opts.signal, () => backend.labelNames(tenant, matchers, opts));

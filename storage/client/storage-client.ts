@@ -5,6 +5,7 @@ import type {
   MetadataQuery,
   MetricMetadata,
   SampleBatch,
+  SelectHints,
   SeriesSamples,
   StorageStats,
   TenantId,
@@ -50,7 +51,7 @@ export interface StorageClient {
    * Samples of every series matching all matchers within [startMs, endMs] (inclusive), decoded,
    * trimmed to the range, sorted by label set. Series with no sample in the range are omitted.
    */
-  select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal): Promise<SeriesSamples[]>;
+  select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal, hints?: SelectHints): Promise<SeriesSamples[]>;
   labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]>;
   labelValues(tenant: TenantId, name: string, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]>;
   series(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<Labels[]>;

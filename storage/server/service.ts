@@ -272,7 +272,7 @@ export function createStorageService(deps: StorageServiceDeps): StorageServiceHa
       const req = call.request;
       const run = async (): Promise<void> => {
         requireTenant(req.tenant);
-        const selected = await backend.select(req.tenant, toMatchers(req.matchers), req.startMs, req.endMs);
+        const selected = await backend.select(req.tenant, toMatchers(req.matchers), req.startMs, req.endMs, { newestOnly: req.newestOnly === true });
         // Each batch selected[from, i] is encoded straight from the backend's series into one
         // exact-size Buffer (chunk bytes copied once, no message objects), then written.
         let from = 0;

@@ -1,26 +1,29 @@
 /**
  * Decoding of the chunks a SQLite backend select returns (open and cut chunks are XOR, persisted
- * rows COMPACT), for the storage tests.
+ * rows COMPACT, newest-only answers RAW), for the storage tests.
  */
 import { expect } from 'vitest';
 import { type Labels, type SampleBatch, wordsOf } from '../../common/types.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../../storage/backend/backend.js';
 import { compactChunkSampleCount, decodeCompactChunk } from '../../storage/chunk/compact.js';
+import { decodeRawChunk, rawChunkSampleCount } from '../../storage/chunk/raw.js';
 import { decodeXorChunk, xorChunkSampleCount } from '../../storage/chunk/xor.js';
 
-/** Samples in a chunk of either encoding. */
+/** Samples in a chunk of any encoding. */
 export function chunkSampleCount(c: EncodedChunk): number {
+  if (c.encoding === ChunkEncoding.RAW) return rawChunkSampleCount(c.data);
   return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
 }
 
-/** Decodes a chunk of either encoding into ts/vs at `at`; returns its sample count. */
+/** Decodes a chunk of any encoding into ts/vs at `at`; returns its sample count. */
 export function decodeChunk(c: EncodedChunk, ts: Float64Array, vs: Float64Array, at: number): number {
+  if (c.encoding === ChunkEncoding.RAW) return decodeRawChunk(c.data, ts, vs, at);
   return c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, at) : decodeXorChunk(c.data, ts, vs, at);
 }
 
 /**
- * Decodes every chunk of a selected series into flat arrays, asserting that chunks are XOR or
- * COMPACT, in time order, and that each chunk's bounds are its first and last sample.
+ * Decodes every chunk of a selected series into flat arrays, asserting that chunks are of a known
+ * encoding, in time order, and that each chunk's bounds are its first and last sample.
  */
 export function decodeSelected(s: SelectedSeries): { ts: number[]; words: number[] } {
   const n = s.chunks.reduce((acc, c) => acc + chunkSampleCount(c), 0);
@@ -29,7 +32,7 @@ export function decodeSelected(s: SelectedSeries): { ts: number[]; words: number
   let off = 0;
   let prevMax = -Infinity;
   for (const c of s.chunks) {
-    expect([ChunkEncoding.XOR, ChunkEncoding.COMPACT]).toContain(c.encoding);
+    expect([ChunkEncoding.RAW, ChunkEncoding.XOR, ChunkEncoding.COMPACT]).toContain(c.encoding);
     expect(c.minTimeMs).toBeGreaterThan(prevMax);
     const got = decodeChunk(c, ts, vs, off);
     expect(ts[off]).toBe(c.minTimeMs);

@@ -72,6 +72,7 @@ import type {
   MetadataQuery,
   MetricMetadata,
   SampleBatch,
+  SelectHints,
   StorageStats,
   TenantId,
   TimeMs,
@@ -244,10 +245,10 @@ export class SqliteBackend implements Backend, RefBackend {
   }
 
   /** See Backend.select. */
-  async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs): Promise<SelectedSeries[]> {
+  async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, hints?: SelectHints): Promise<SelectedSeries[]> {
     const slot = this._readSlot(tenant);
     if (slot === null) return [];
-    return slot.store.select(compileAll(matchers), startMs, endMs);
+    return slot.store.select(compileAll(matchers), startMs, endMs, hints?.newestOnly === true);
   }
 
   /** See Backend.labelNames; time filtering by each series' data span. */

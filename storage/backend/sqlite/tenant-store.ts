@@ -169,6 +169,26 @@ const PAIRS_PER_DELETE_STEP = 4096;
 /** Series ids per chunk-reading statement of select (bounds the JSON argument and the row batch). */
 const SELECT_IDS_PER_STATEMENT = 8192;
 
+/** Each series' newest sample (if at or after `startMs`) as a one-sample RAW chunk. */
+function newestSamples(list: readonly MemSeries[], startMs: number): SelectedSeries[] {
+  const out: SelectedSeries[] = [];
+  // One buffer for all the chunks (16 bytes each): thousands of tiny ArrayBuffers cost more than their bytes.
+  const all = new Uint8Array(16 * list.length);
+  const view = new DataView(all.buffer);
+  let at = 0;
+  for (const ms of list) {
+    if (ms.lastT < startMs) continue;
+    // RAW layout for one sample: float64 timestamp, then the value's two words, little-endian.
+    view.setFloat64(at, ms.lastT, true);
+    view.setUint32(at + 8, ms.lastLo, true);
+    view.setUint32(at + 12, ms.lastHi, true);
+    const data = all.subarray(at, at + 16);
+    at += 16;
+    out.push({ labels: ms.labels, chunks: [{ minTimeMs: ms.lastT, maxTimeMs: ms.lastT, encoding: ChunkEncoding.RAW, data }] });
+  }
+  return out;
+}
+
 /** A `chunks` row as the EncodedChunk select returns: the one place rows become chunks. */
 function chunkFromRow(minT: number, maxT: number, data: Buffer, enc: number): EncodedChunk {
   return { minTimeMs: minT, maxTimeMs: maxT, encoding: enc as ChunkEncoding, data };
@@ -545,11 +565,14 @@ export class TenantStore {
   /**
    * Series matching all matchers with data that may overlap [startMs, endMs], sorted by labels,
    * each with its chunks overlapping the range in time order (persisted, then cut-but-unflushed,
-   * then the open head). Series without such a chunk are skipped.
+   * then the open head). Series without such a chunk are skipped. With `newestOnly` (see
+   * SelectHints) and no matching series newer than `endMs` (a query at "now"), each series gets
+   * just its newest sample, from memory: no table read and nothing for the caller to decode.
    */
-  select(matchers: readonly CompiledMatcher[], startMs: number, endMs: number): SelectedSeries[] {
+  select(matchers: readonly CompiledMatcher[], startMs: number, endMs: number, newestOnly = false): SelectedSeries[] {
     const list = this._matchingSeries(matchers, startMs, endMs);
     this._sortByLabels(list);
+    if (newestOnly && list.every((ms) => ms.lastT <= endMs)) return newestSamples(list, startMs);
     const persisted = this._persistedChunks(list, startMs, endMs);
     const out: SelectedSeries[] = [];
     for (let i = 0; i < list.length; i++) {
