@@ -720,11 +720,22 @@ class Reader {
   buf: Uint8Array = new Uint8Array(0);
   pos = 0;
   limit = 0;
+  private _view: DataView | null = null;
 
   reset(buf: Uint8Array, startBit: number): void {
     this.buf = buf;
     this.pos = startBit;
     this.limit = buf.length * 8;
+    this._view = null;
+  }
+
+  /**
+   * The chunk's bytes zero-padded, for loops that read whole words with one bounds check per
+   * block (peek32); copied at most once per chunk.
+   */
+  view(): DataView {
+    this._view ??= padded.load(this.buf);
+    return this._view;
   }
 
   /** Reads n bits, 0 ≤ n ≤ 32, unsigned. */
@@ -800,7 +811,16 @@ function readFor(r: Reader, out: Float64Array, o: number, m: number): void {
     if (bw === 0) {
       out.fill(base, s, e);
     } else if (bw <= 32) {
-      for (let i = s; i < e; i++) out[i] = base + r.bits(bw);
+      // The whole block's bits are checked once; then each item is one word read.
+      if (r.pos + (e - s) * bw > r.limit) throw chunkCorrupt('unexpected end of data');
+      const dv = r.view();
+      const shift = 32 - bw;
+      let pos = r.pos;
+      for (let i = s; i < e; i++) {
+        out[i] = base + (peek32(dv, pos) >>> shift);
+        pos += bw;
+      }
+      r.pos = pos;
     } else {
       for (let i = s; i < e; i++) out[i] = base + r.num(bw);
     }
@@ -871,7 +891,7 @@ function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
   if (n <= 1) return;
   const B = 8 << r.bits(2);
   const end = o + n;
-  const dv = padded.load(r.buf);
+  const dv = r.view();
   const limit = r.limit;
   let pos = r.pos;
   for (let s = o + 1; s < end; s += B) {

@@ -465,17 +465,32 @@ describe('open rows (rows not yet complete)', () => {
     }
   }
 
+  it('keeps a full head in memory until the next sample needs a new chunk (as Prometheus cuts)', async () => {
+    const dir = tempDir();
+    const b = openBackend(dir, { samplesPerChunk: 4, rowChunks: 3 });
+    await b.append('t', batch([S, range(0, 30, 10)]));
+    b.checkpoint();
+    expect(rows(dir)).toEqual({ complete: [], open: [] });
+    const head = (await b.select('t', [m(MatchType.EQ, '__name__', 's')], 25, 30))[0] as SelectedSeries;
+    expect(head.chunks.map((c) => [c.encoding, c.minTimeMs, c.maxTimeMs])).toEqual([[ChunkEncoding.XOR, 0, 30]]);
+    await b.append('t', batch([S, [40]]));
+    b.checkpoint();
+    expect(rows(dir)).toEqual({ complete: [], open: [[0, 30]] });
+    expect(await dump(openBackend(dir, { samplesPerChunk: 4, rowChunks: 3 }))).toEqual({ [seriesKey(S)]: range(0, 40, 10) });
+  });
+
   it('grows one open row per flush until it is complete, and reads it back at every step', async () => {
     const dir = tempDir();
     // 4 samples per chunk, 3 chunks per row: a row is complete at 12 samples.
     const b = openBackend(dir, { samplesPerChunk: 4, rowChunks: 3 });
+    // A full head is cut when the next sample arrives, so each step ends with one sample in the head.
     const steps = [
-      { ts: range(0, 30, 10), complete: [], open: [[0, 30]] },
-      { ts: range(40, 70, 10), complete: [], open: [[0, 70]] },
-      { ts: range(80, 110, 10), complete: [[0, 110]], open: [] },
-      { ts: range(120, 190, 10), complete: [[0, 110]], open: [[120, 190]] },
+      { ts: range(0, 40, 10), complete: [], open: [[0, 30]] },
+      { ts: range(50, 80, 10), complete: [], open: [[0, 70]] },
+      { ts: range(90, 120, 10), complete: [[0, 110]], open: [] },
+      { ts: range(130, 200, 10), complete: [[0, 110]], open: [[120, 190]] },
       // Two chunks at once on top of a 2-chunk open row: one complete row, one open.
-      { ts: range(200, 270, 10), complete: [[0, 110], [120, 230]], open: [[240, 270]] },
+      { ts: range(210, 280, 10), complete: [[0, 110], [120, 230]], open: [[240, 270]] },
     ];
     let all: number[] = [];
     for (const step of steps) {

@@ -26,7 +26,8 @@
  *   counted as written; same timestamp, other bits → `sample-duplicate-timestamp`; older →
  *   `sample-out-of-order`; there is no out-of-order window), then in ONE transaction inserts new
  *   series rows and one WAL record with the accepted samples. Only after COMMIT are samples
- *   applied to the heads (cutting a head into a chunk at `samplesPerChunk`) and callers
+ *   applied to the heads (a full head of `samplesPerChunk` samples is cut into a chunk when the
+ *   next sample arrives, as Prometheus cuts, so the newest full chunk stays in memory) and callers
  *   resolved. A failed transaction rejects its callers with `storage-write-failed` (kind
  *   unavailable) and leaves memory unchanged. Queues are split into transactions of at most
  *   MAX_TXN_SAMPLES samples (whole batches) to keep each one short.

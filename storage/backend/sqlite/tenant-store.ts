@@ -768,6 +768,14 @@ export class TenantStore {
   /** Appends one committed sample (from WAL record `walId`) to the head, cutting the head into a chunk when full. */
   private _appendToHead(ms: MemSeries, t: number, words: Uint32Array, k: number, walId: number): void {
     let head = ms.head;
+    if (head !== null && head.count >= this._samplesPerChunk) {
+      // Cut only when a sample needs the room, as Prometheus does: until then the newest full
+      // chunk stays the head, in memory, so reads of the latest minutes never need a table row.
+      ms.unflushed.push({ minTimeMs: head.minTimeMs, maxTimeMs: head.maxTimeMs, encoding: ChunkEncoding.XOR, data: head.bytes() });
+      ms.cutLastLo = ms.lastLo;
+      ms.cutLastHi = ms.lastHi;
+      head = null;
+    }
     if (head === null) {
       head = new XorEncoder();
       ms.head = head;
@@ -779,12 +787,6 @@ export class TenantStore {
     ms.lastHi = words[2 * k + 1] as number;
     ms.lastWalId = walId;
     this._markDirty(ms);
-    if (head.count >= this._samplesPerChunk) {
-      ms.unflushed.push({ minTimeMs: head.minTimeMs, maxTimeMs: head.maxTimeMs, encoding: ChunkEncoding.XOR, data: head.bytes() });
-      ms.cutLastLo = ms.lastLo;
-      ms.cutLastHi = ms.lastHi;
-      ms.head = null;
-    }
   }
 
   private _markDirty(ms: MemSeries): void {
