@@ -97,7 +97,9 @@ function storageOptions(config: Config): StorageProcessOptions {
 
 /** Runs the storage service in a worker thread; resolves with its gRPC port once it serves. */
 async function startStorageWorker(opts: StorageProcessOptions): Promise<{ port: number; stop(): Promise<void> }> {
-  const worker = new Worker(new URL('./storage-worker.js', import.meta.url), { workerData: opts });
+  // A young generation of 12 MiB instead of V8's up to 48: the storage thread's garbage is short-lived
+  // (request buffers), and the larger one only raised peak RSS (100k series: 451 → ~420 MiB).
+  const worker = new Worker(new URL('./storage-worker.js', import.meta.url), { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`storage worker exited with code ${code}`)));

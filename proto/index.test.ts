@@ -78,7 +78,7 @@ describe('proto codecs', () => {
       { tenant: 't', matcherSets: [{ matchers }], startMs: -1, endMs: BIG_MS },
     ],
     ['StatsResponse', encodeStatsResponse, decodeStatsResponse, { series: 1, chunks: 2, bytesOnDisk: BIG_MS, walBytes: 4, tenants: 5, exemplars: 6, metadata: 7 }],
-    ['SelectRequest', encodeSelectRequest, decodeSelectRequest, { tenant: 't', matchers, startMs: -5, endMs: BIG_MS }],
+    ['SelectRequest', encodeSelectRequest, decodeSelectRequest, { tenant: 't', matchers, startMs: -5, endMs: BIG_MS, newestOnly: true }],
     [
       'SelectResponse',
       encodeSelectResponse,
@@ -101,6 +101,8 @@ describe('proto codecs', () => {
     expect([req.startMs, req.endMs]).toEqual([-1, BIG_MS]);
     const empty = decodeSelectRequest(new Uint8Array(0));
     expect([typeof empty.startMs, empty.startMs]).toEqual(['number', 0]);
+    // A request from a client that predates the hint reads as "send everything".
+    expect(empty.newestOnly).toBe(false);
     const res = decodeWriteResponse(encodeWriteResponse({ samplesWritten: 123456789012, rejected: [] }));
     expect(res.samplesWritten).toBe(123456789012);
     expect(protobuf.util.Long).toBeUndefined();

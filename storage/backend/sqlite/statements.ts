@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
+import { AppError, ErrorKind } from '../../../common/errors.js';
 import { ChunkEncoding } from '../backend.js';
 import { convertSeriesTable } from './label-pairs.js';
 
@@ -21,8 +22,11 @@ import { convertSeriesTable } from './label-pairs.js';
  *   Older files are converted at open (a one-time pass over the series table).
  *   Also from 4: `open_rows` holds, per series, its newest row while that row still has room for
  *   another cut chunk (see TenantStore._writeSeries); `chunks` only receives rows that are complete.
+ * - 5: `head.head_enc` names the encoding of the head snapshot (NULL or 2 = XOR, 3 = COMPACT);
+ *   snapshots are written COMPACT (about half the bytes). Older files get the column (their
+ *   snapshots stay XOR until rewritten). A file of a newer version than this code is refused.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** DDL of the per-series state table named `name` (also used to rewrite it compactly, see TenantStore.vacuum). */
 export function headTableSql(name: string): string {
@@ -32,7 +36,8 @@ export function headTableSql(name: string): string {
   chunk_min_t INTEGER,
   chunk_max_t INTEGER,
   last_lo INTEGER,
-  last_hi INTEGER
+  last_hi INTEGER,
+  head_enc INTEGER
 )`;
 }
 
@@ -83,8 +88,11 @@ export const PAGE_SIZE = 16384;
 /** Columns added to `head` by the version 1 → 2 migration. */
 const V2_HEAD_COLUMNS = ['chunk_min_t', 'chunk_max_t', 'last_lo', 'last_hi'] as const;
 
-/** One state row: [series_id, head snapshot, chunk_min_t, chunk_max_t, last_lo, last_hi] (nulls: no chunks). */
-export type StateRow = [number, Buffer, number | null, number | null, number | null, number | null];
+/**
+ * One state row: [series_id, head snapshot, chunk_min_t, chunk_max_t, last_lo, last_hi, head_enc]
+ * (chunk nulls: no chunks; head_enc null: XOR).
+ */
+export type StateRow = [number, Buffer, number | null, number | null, number | null, number | null, number | null];
 
 /** Every prepared statement of a tenant database, created once at open. */
 export interface Statements {
@@ -124,8 +132,8 @@ export interface Statements {
   readonly allWal: Statement<[], [number, Buffer]>;
   readonly walBytes: Statement<[], number>;
   readonly deleteWalUpTo: Statement<[number]>;
-  /** Upserts a state row: (series_id, head, chunk_min_t, chunk_max_t, last_lo, last_hi). */
-  readonly upsertState: Statement<[number, Buffer, number | null, number | null, number | null, number | null]>;
+  /** Upserts a state row: (series_id, head, chunk_min_t, chunk_max_t, last_lo, last_hi, head_enc). */
+  readonly upsertState: Statement<[number, Buffer, number | null, number | null, number | null, number | null, number]>;
   readonly allStates: Statement<[], StateRow>;
   readonly deleteState: Statement<[number]>;
   readonly freePages: Statement<[], number>;
@@ -151,6 +159,13 @@ export function openTenantDb(path: string): OpenedTenantDb {
     db.pragma('busy_timeout = 5000');
     const isNew = (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number) === 0;
     let previousVersion = isNew ? 0 : (db.pragma('user_version', { simple: true }) as number);
+    if (previousVersion > SCHEMA_VERSION) {
+      throw new AppError(
+        ErrorKind.Internal,
+        'storage-version-newer',
+        `${path} has schema version ${previousVersion}, newer than this build's ${SCHEMA_VERSION}: run a newer promstore [err-storage-version-newer]`,
+      );
+    }
     // Only takes effect on a file with no table yet, and before journal_mode=WAL writes the
     // header: freed pages (deleted WAL records, expired chunks) can then be returned to the file
     // system by `PRAGMA incremental_vacuum`.
@@ -184,10 +199,16 @@ export function openTenantDb(path: string): OpenedTenantDb {
                  SELECT series_id, min_t, max_t, ${ChunkEncoding.XOR}, data FROM chunks_before_v3 ORDER BY max_t, series_id`);
         db.exec('DROP TABLE chunks_before_v3');
       }
-      if (previousVersion === 1) {
-        const cols = columnsOf('head');
-        for (const c of V2_HEAD_COLUMNS) if (!cols.has(c)) db.exec(`ALTER TABLE head ADD COLUMN ${c} INTEGER`);
-      } else if (!isNew && previousVersion < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      if (!isNew && !columnsOf('head').has('head_enc')) {
+        if (previousVersion === 1) {
+          const cols = columnsOf('head');
+          for (const c of V2_HEAD_COLUMNS) if (!cols.has(c)) db.exec(`ALTER TABLE head ADD COLUMN ${c} INTEGER`);
+        }
+        // Last, so `SELECT *` copies of the table (TenantStore.vacuum) keep headTableSql's column order.
+        db.exec('ALTER TABLE head ADD COLUMN head_enc INTEGER');
+      }
+      // A version 1 file is marked only once the caller has written its state rows (markMigrated).
+      if (!isNew && previousVersion !== 1 && previousVersion < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
     if (isNew) {
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -255,9 +276,9 @@ function prepare(db: Db): Statements {
     walBytes: db.prepare<[], number>('SELECT coalesce(sum(length(data)), 0) FROM wal').pluck(),
     deleteWalUpTo: db.prepare('DELETE FROM wal WHERE id <= ?'),
     upsertState: db.prepare(
-      'INSERT OR REPLACE INTO head (series_id, data, chunk_min_t, chunk_max_t, last_lo, last_hi) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO head (series_id, data, chunk_min_t, chunk_max_t, last_lo, last_hi, head_enc) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    allStates: db.prepare<[], StateRow>('SELECT series_id, data, chunk_min_t, chunk_max_t, last_lo, last_hi FROM head').raw(),
+    allStates: db.prepare<[], StateRow>('SELECT series_id, data, chunk_min_t, chunk_max_t, last_lo, last_hi, head_enc FROM head').raw(),
     deleteState: db.prepare('DELETE FROM head WHERE series_id = ?'),
     freePages: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
   };

@@ -825,9 +825,9 @@ export class TenantStore {
       lo = ms.cutLastLo;
       hi = ms.cutLastHi;
     }
-    const head = ms.head !== null && ms.head.count > 0 ? toBuffer(ms.head.bytes()) : EMPTY_BLOB;
+    const head = this._headSnapshot(ms.head);
     const hasChunks = pMax !== -Infinity;
-    this._st.upsertState.run(ms.id, head, hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo : null, hasChunks ? hi : null);
+    this._st.upsertState.run(ms.id, head, hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo : null, hasChunks ? hi : null, ChunkEncoding.COMPACT);
   }
 
   /** Most samples in one `chunks` row. */
@@ -869,6 +869,36 @@ export class TenantStore {
     }
     emit();
     return out;
+  }
+
+  /**
+   * The head as a state-row snapshot: COMPACT-encoded, about half the bytes of its XOR form (a head
+   * holds up to a full chunk until the next sample cuts it, and its row is rewritten at every
+   * checkpoint). Empty when there is no head.
+   */
+  private _headSnapshot(head: XorEncoder | null): Buffer {
+    if (head === null || head.count === 0) return EMPTY_BLOB;
+    this._ensureSealScratch(head.count);
+    const n = decodeXorChunk(head.bytes(), this._sealTs, this._sealValues, 0);
+    return toBuffer(encodeCompactChunk(this._sealTs, this._sealValues, 0, n));
+  }
+
+  /** Rebuilds a head from a COMPACT snapshot (XOR encoding is a function of the samples alone). */
+  private _resumeCompactHead(data: Uint8Array): XorEncoder {
+    this._ensureSealScratch(compactChunkSampleCount(data));
+    const n = decodeCompactChunk(data, this._sealTs, this._sealValues, 0);
+    const words = wordsOf(this._sealValues);
+    const enc = new XorEncoder();
+    for (let i = 0; i < n; i++) enc.append(this._sealTs[i] as number, words, i);
+    return enc;
+  }
+
+  /** Grows the seal scratch to hold `n` samples (contents not kept). */
+  private _ensureSealScratch(n: number): void {
+    if (this._sealTs.length >= n) return;
+    const size = Math.max(2 * this._sealTs.length, n);
+    this._sealTs = new Float64Array(size);
+    this._sealValues = new Float64Array(size);
   }
 
   /** After the transaction that ran `_writeSeries(ms)` committed. */
@@ -998,14 +1028,14 @@ export class TenantStore {
             const first = ms.persistedMaxT < cutoffMs ? undefined : st.firstChunkMinT.get(ms.id, ms.id);
             const pMin = first ?? Infinity;
             const hasChunks = first !== undefined;
-            const headBytes = head !== null && head.count > 0 ? toBuffer(head.bytes()) : EMPTY_BLOB;
             st.upsertState.run(
               ms.id,
-              headBytes,
+              this._headSnapshot(head),
               hasChunks ? pMin : null,
               hasChunks ? ms.persistedMaxT : null,
               hasChunks ? ms.persistedLastLo : null,
               hasChunks ? ms.persistedLastHi : null,
+              ChunkEncoding.COMPACT,
             );
             changed.push(ms);
             newMin.push(pMin);
@@ -1101,7 +1131,7 @@ export class TenantStore {
     const legacy = previousVersion === 1;
     this._recoverSeries();
     if (legacy) this._recoverLegacyChunks();
-    for (const [id, data, cMin, cMax, lo, hi] of st.allStates.iterate()) {
+    for (const [id, data, cMin, cMax, lo, hi, headEnc] of st.allStates.iterate()) {
       const ms = this._byId[id];
       if (ms === undefined) continue;
       if (!legacy && cMax !== null) {
@@ -1117,7 +1147,7 @@ export class TenantStore {
       if (data.length === 0) continue;
       let enc: XorEncoder;
       try {
-        enc = XorEncoder.resume(data);
+        enc = headEnc === ChunkEncoding.COMPACT ? this._resumeCompactHead(data) : XorEncoder.resume(data);
       } catch {
         this._stats.corruptHeads++;
         continue;
