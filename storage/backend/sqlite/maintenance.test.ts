@@ -532,29 +532,52 @@ describe('open rows (rows not yet complete)', () => {
 
 describe('head snapshots (schema 5)', () => {
   const S = L({ __name__: 's' });
-  const headOf = async (b: SqliteBackend): Promise<Uint8Array> => {
+  const TS = [0, 10, 25, 30, 41, 50, 60, 75, 80, 93, 100];
+  const chunksOf = async (b: SqliteBackend): Promise<number[][]> => {
     const sel = (await b.select('t', [m(MatchType.EQ, '__name__', 's')], -Infinity, Infinity))[0] as SelectedSeries;
-    const last = sel.chunks.at(-1)!;
-    expect(last.encoding).toBe(ChunkEncoding.XOR);
-    return last.data;
+    return sel.chunks.map((c) => [c.encoding, c.minTimeMs, c.maxTimeMs]);
   };
 
-  it('are written COMPACT and resume into the identical XOR head, also after a crash', async () => {
+  it('are written COMPACT and come back as a cut chunk, with nothing re-encoded at open, also after a crash', async () => {
     const dir = tempDir();
     const b = openBackend(dir, { samplesPerChunk: 8 });
-    // Irregular values so the XOR head carries real encoder state (leading/trailing zeros, deltas).
-    await b.append('t', batch([S, [0, 10, 25, 30, 41, 50, 60, 75, 80, 93, 100]]));
+    await b.append('t', batch([S, TS]));
     b.checkpoint();
     const db = new Database(join(dir, 'tenants', 't.db'), { readonly: true });
     expect(db.prepare('SELECT DISTINCT head_enc FROM head').pluck().all()).toEqual([ChunkEncoding.COMPACT]);
     db.close();
-    const before = await headOf(b);
+    expect(await chunksOf(b)).toEqual([
+      [ChunkEncoding.COMPACT, 0, 75],
+      [ChunkEncoding.XOR, 80, 100],
+    ]);
     // Never closed: the second backend recovers from the files as after kill -9.
     const again = openBackend(dir, { samplesPerChunk: 8 });
-    expect(Array.from(await headOf(again))).toEqual(Array.from(before));
-    await again.append('t', batch([S, [110, 127]]));
-    await again.close();
-    expect(await dump(openBackend(dir, { samplesPerChunk: 8 }))).toEqual({ [seriesKey(S)]: [0, 10, 25, 30, 41, 50, 60, 75, 80, 93, 100, 110, 127] });
+    expect(await chunksOf(again)).toEqual([
+      [ChunkEncoding.COMPACT, 0, 75],
+      [ChunkEncoding.COMPACT, 80, 100],
+    ]);
+    // The duplicate rule still knows the last sample; new samples start a new head.
+    expect(await again.append('t', batch([S, [100, 110, 127]]))).toEqual({ samplesWritten: 3, rejected: [] });
+    expect(await chunksOf(again)).toEqual([
+      [ChunkEncoding.COMPACT, 0, 75],
+      [ChunkEncoding.COMPACT, 80, 100],
+      [ChunkEncoding.XOR, 110, 127],
+    ]);
+    again.checkpoint();
+    const third = openBackend(dir, { samplesPerChunk: 8 });
+    expect(await dump(third)).toEqual({ [seriesKey(S)]: [...TS, 110, 127] });
+    // The restored chunk became a row at that checkpoint (rows of one chunk here); the new head is the snapshot.
+    const check = new Database(join(dir, 'tenants', 't.db'), { readonly: true });
+    expect(check.prepare('SELECT min_t, max_t FROM chunks ORDER BY min_t').raw().all()).toEqual([
+      [0, 75],
+      [80, 100],
+    ]);
+    check.close();
+    expect(await chunksOf(third)).toEqual([
+      [ChunkEncoding.COMPACT, 0, 75],
+      [ChunkEncoding.COMPACT, 80, 100],
+      [ChunkEncoding.COMPACT, 110, 127],
+    ]);
   });
 
   it('refuses a file of a newer schema version instead of misreading it', async () => {

@@ -128,7 +128,11 @@ export interface Statements {
   /** Deletes chunks of a series that end before a cutoff: args (id, cutoff, cutoff). */
   readonly deleteOldChunks: Statement<[number, number, number]>;
   readonly deleteAllChunks: Statement<[number]>;
-  readonly insertWal: Statement<[Buffer]>;
+  /**
+   * (id, data). Ids are given, one above the previous record's: SQLite would hand out max(id) + 1,
+   * i.e. reuse ids once a checkpoint emptied the table, and checkpoints and retention compare ids.
+   */
+  readonly insertWal: Statement<[number, Buffer]>;
   readonly allWal: Statement<[], [number, Buffer]>;
   readonly walBytes: Statement<[], number>;
   readonly deleteWalUpTo: Statement<[number]>;
@@ -271,7 +275,7 @@ function prepare(db: Db): Statements {
     // min_t < cutoff bounds the index range scan; max_t < cutoff keeps only whole expired chunks.
     deleteOldChunks: db.prepare('DELETE FROM chunks WHERE series_id = ? AND min_t < ? AND max_t < ?'),
     deleteAllChunks: db.prepare('DELETE FROM chunks WHERE series_id = ?'),
-    insertWal: db.prepare('INSERT INTO wal (data) VALUES (?)'),
+    insertWal: db.prepare('INSERT INTO wal (id, data) VALUES (?, ?)'),
     allWal: db.prepare<[], [number, Buffer]>('SELECT id, data FROM wal ORDER BY id').raw(),
     walBytes: db.prepare<[], number>('SELECT coalesce(sum(length(data)), 0) FROM wal').pluck(),
     deleteWalUpTo: db.prepare('DELETE FROM wal WHERE id <= ?'),

@@ -407,7 +407,7 @@ export class TenantStore {
         for (let k = 0; k < this._newSeries.length; k++) {
           this._st.insertSeries.run((this._newSeries[k] as MemSeries).id, encodePairIds(this._newSeriesPairs[k] as number[]));
         }
-        if (walRecord !== null) walId = Number(this._st.insertWal.run(walRecord).lastInsertRowid);
+        if (walRecord !== null) this._st.insertWal.run(++walId, walRecord);
       })();
     } catch (err) {
       throw storageWriteFailed(err);
@@ -883,14 +883,53 @@ export class TenantStore {
     return toBuffer(encodeCompactChunk(this._sealTs, this._sealValues, 0, n));
   }
 
-  /** Rebuilds a head from a COMPACT snapshot (XOR encoding is a function of the samples alone). */
-  private _resumeCompactHead(data: Uint8Array): XorEncoder {
-    this._ensureSealScratch(compactChunkSampleCount(data));
-    const n = decodeCompactChunk(data, this._sealTs, this._sealValues, 0);
+  /**
+   * Restores a COMPACT head snapshot as a cut chunk, not as a head: re-encoding it as XOR would
+   * cost ~30 µs per full head at open (seconds for 100k series); as a chunk it is read as it is
+   * and sealed into its row at the next checkpoint (the work a cut would have caused anyway), and
+   * new samples start a new head.
+   */
+  private _restoreCompactHead(ms: MemSeries, data: Buffer): void {
+    let n: number;
+    try {
+      this._ensureSealScratch(compactChunkSampleCount(data));
+      n = decodeCompactChunk(data, this._sealTs, this._sealValues, 0);
+    } catch {
+      this._stats.corruptHeads++;
+      return;
+    }
+    const ts = this._sealTs;
+    // A chunk reaching the snapshot's first sample already holds all of it.
+    if (n === 0 || ms.lastT >= (ts[0] as number)) return;
     const words = wordsOf(this._sealValues);
-    const enc = new XorEncoder();
-    for (let i = 0; i < n; i++) enc.append(this._sealTs[i] as number, words, i);
-    return enc;
+    ms.unflushed.push({ minTimeMs: ts[0] as number, maxTimeMs: ts[n - 1] as number, encoding: ChunkEncoding.COMPACT, data });
+    ms.cutLastLo = words[2 * n - 2] as number;
+    ms.cutLastHi = words[2 * n - 1] as number;
+    if ((ts[0] as number) < ms.minT) ms.minT = ts[0] as number;
+    ms.lastT = ts[n - 1] as number;
+    ms.lastLo = ms.cutLastLo;
+    ms.lastHi = ms.cutLastHi;
+    // Cut chunks are always pending for the next checkpoint (which seals this one into its row).
+    this._markDirty(ms);
+  }
+
+  /** Restores an XOR head snapshot (files before schema 5) as the head. */
+  private _restoreXorHead(ms: MemSeries, data: Buffer): void {
+    let enc: XorEncoder;
+    try {
+      enc = XorEncoder.resume(data);
+    } catch {
+      this._stats.corruptHeads++;
+      return;
+    }
+    // A chunk reaching the snapshot's first sample contains the whole snapshot (heads are only
+    // ever cut into chunks), so the snapshot is stale (only possible in version 1 files).
+    if (enc.count === 0 || ms.lastT >= enc.minTimeMs) return;
+    ms.head = enc;
+    if (enc.minTimeMs < ms.minT) ms.minT = enc.minTimeMs;
+    ms.lastT = enc.maxTimeMs;
+    ms.lastLo = enc.lastValueLo;
+    ms.lastHi = enc.lastValueHi;
   }
 
   /** Grows the seal scratch to hold `n` samples (contents not kept). */
@@ -1145,21 +1184,8 @@ export class TenantStore {
         ms.lastHi = ms.persistedLastHi;
       }
       if (data.length === 0) continue;
-      let enc: XorEncoder;
-      try {
-        enc = headEnc === ChunkEncoding.COMPACT ? this._resumeCompactHead(data) : XorEncoder.resume(data);
-      } catch {
-        this._stats.corruptHeads++;
-        continue;
-      }
-      // A chunk reaching the snapshot's first sample contains the whole snapshot (heads are only
-      // ever cut into chunks), so the snapshot is stale (only possible in version 1 files).
-      if (enc.count === 0 || ms.lastT >= enc.minTimeMs) continue;
-      ms.head = enc;
-      if (enc.minTimeMs < ms.minT) ms.minT = enc.minTimeMs;
-      ms.lastT = enc.maxTimeMs;
-      ms.lastLo = enc.lastValueLo;
-      ms.lastHi = enc.lastValueHi;
+      if (headEnc === ChunkEncoding.COMPACT) this._restoreCompactHead(ms, data);
+      else this._restoreXorHead(ms, data);
     }
     let replayed = false;
     for (const [walId, data] of st.allWal.iterate()) {
