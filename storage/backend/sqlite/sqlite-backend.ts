@@ -313,7 +313,7 @@ export class SqliteBackend implements Backend, RefBackend {
     for (const slot of this._slots.values()) this._tellIdle(slot, closedError());
     for (const slot of this._slots.values()) {
       try {
-        slot.store.checkpoint();
+        slot.store.finalCheckpoint();
         slot.store.vacuum();
       } catch (err) {
         firstErr ??= err;

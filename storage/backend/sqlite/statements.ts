@@ -23,8 +23,8 @@ import { convertSeriesTable } from './label-pairs.js';
  *   Also from 4: `open_rows` holds, per series, its newest row while that row still has room for
  *   another cut chunk (see TenantStore._writeSeries); `chunks` only receives rows that are complete.
  * - 5: `head.head_enc` names the encoding of the head snapshot (NULL or 2 = XOR, 3 = COMPACT);
- *   snapshots are written COMPACT (about half the bytes). Older files get the column (their
- *   snapshots stay XOR until rewritten). A file of a newer version than this code is refused.
+ *   routine checkpoints write XOR (cheap), the final one of a graceful close COMPACT (about half
+ *   the bytes). Older files get the column (NULL). A file of a newer version than this code is refused.
  */
 export const SCHEMA_VERSION = 5;
 

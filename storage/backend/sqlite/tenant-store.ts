@@ -206,6 +206,8 @@ export class TenantStore {
   private readonly _rowChunks: number;
   /** Scratch columns for re-encoding cut chunks at flush (grown as needed, reused). */
   private _sealTs = new Float64Array(512);
+  /** Encoding of head snapshots written now: XOR, COMPACT only for the final checkpoint (see _headSnapshot). */
+  private _headEncoding: ChunkEncoding = ChunkEncoding.XOR;
   private _sealValues = new Float64Array(512);
   /** Samples in the last row `_sealChunks` encoded. */
   private _lastSealedSamples = 0;
@@ -498,6 +500,16 @@ export class TenantStore {
     }
     if (done) this._task = null;
     return !done;
+  }
+
+  /**
+   * The final checkpoint of a graceful close: every head is written COMPACT (see _headSnapshot).
+   * The store takes no writes afterwards (the caller closes it).
+   */
+  finalCheckpoint(): void {
+    this._headEncoding = ChunkEncoding.COMPACT;
+    for (const ms of this._allSeries()) if (ms.head !== null && ms.head.count > 0) this._markDirty(ms);
+    this.checkpoint();
   }
 
   /** Finishes the running task, then runs a whole checkpoint now (tests, close). */
@@ -825,9 +837,8 @@ export class TenantStore {
       lo = ms.cutLastLo;
       hi = ms.cutLastHi;
     }
-    const head = this._headSnapshot(ms.head);
     const hasChunks = pMax !== -Infinity;
-    this._st.upsertState.run(ms.id, head, hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo : null, hasChunks ? hi : null, ChunkEncoding.COMPACT);
+    this._st.upsertState.run(ms.id, this._headSnapshot(ms.head), hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo : null, hasChunks ? hi : null, this._headEncoding);
   }
 
   /** Most samples in one `chunks` row. */
@@ -872,12 +883,14 @@ export class TenantStore {
   }
 
   /**
-   * The head as a state-row snapshot: COMPACT-encoded, about half the bytes of its XOR form (a head
-   * holds up to a full chunk until the next sample cuts it, and its row is rewritten at every
-   * checkpoint). Empty when there is no head.
+   * The head as a state-row snapshot in `_headEncoding`: its XOR bytes as they are at routine
+   * checkpoints (a head's row is rewritten at every one, so encoding it would cost more CPU per
+   * minute than ingesting), COMPACT at the final checkpoint of a graceful close (about half the
+   * bytes; a head holds up to a full chunk until the next sample cuts it). Empty when no head.
    */
   private _headSnapshot(head: XorEncoder | null): Buffer {
     if (head === null || head.count === 0) return EMPTY_BLOB;
+    if (this._headEncoding === ChunkEncoding.XOR) return toBuffer(head.bytes());
     this._ensureSealScratch(head.count);
     const n = decodeXorChunk(head.bytes(), this._sealTs, this._sealValues, 0);
     return toBuffer(encodeCompactChunk(this._sealTs, this._sealValues, 0, n));
@@ -1074,7 +1087,7 @@ export class TenantStore {
               hasChunks ? ms.persistedMaxT : null,
               hasChunks ? ms.persistedLastLo : null,
               hasChunks ? ms.persistedLastHi : null,
-              ChunkEncoding.COMPACT,
+              this._headEncoding,
             );
             changed.push(ms);
             newMin.push(pMin);
