@@ -7,7 +7,7 @@
  * Every option is a flag and an environment variable (common/config.ts OPTIONS; `--help`).
  */
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { parseAuthConfig, type AuthConfig } from '../common/auth.js';
@@ -23,7 +23,9 @@ import { QueryMetrics } from '../query/api/metrics.js';
 import { Engine } from '../query/promql/engine.js';
 import { buildQueryServer } from '../query/server.js';
 import { createGrpcStorageClient, registerStorageMetrics, type StorageClient } from '../storage/client/index.js';
+import { PortTransport } from '../storage/port/port-transport.js';
 import { startStorageProcess, type StorageProcessOptions } from './storage-process.js';
+import type { StorageWorkerData } from './storage-worker.js';
 
 /** A started service: how to stop it gracefully. */
 interface Stoppable {
@@ -95,11 +97,17 @@ function storageOptions(config: Config): StorageProcessOptions {
   };
 }
 
-/** Runs the storage service in a worker thread; resolves with its gRPC port once it serves. */
-async function startStorageWorker(opts: StorageProcessOptions): Promise<{ port: number; stop(): Promise<void> }> {
+/**
+ * Runs the storage service in a worker thread; resolves once it serves, with its gRPC port and
+ * the in-process transport to it (storage/port).
+ */
+async function startStorageWorker(opts: StorageProcessOptions): Promise<{ port: number; transport: PortTransport; stop(): Promise<void> }> {
+  const { port1, port2 } = new MessageChannel();
+  const transport = new PortTransport(port1);
+  const workerData: StorageWorkerData = { ...opts, callPort: port2 };
   // A young generation of 12 MiB instead of V8's up to 48: the storage thread's garbage is short-lived
   // (request buffers), and the larger one only raised peak RSS (100k series: 451 → ~420 MiB).
-  const worker = new Worker(new URL('./storage-worker.js', import.meta.url), { workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
+  const worker = new Worker(new URL('./storage-worker.js', import.meta.url), { workerData, transferList: [port2], resourceLimits: { maxYoungGenerationSizeMb: 12 } });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`storage worker exited with code ${code}`)));
@@ -111,10 +119,12 @@ async function startStorageWorker(opts: StorageProcessOptions): Promise<{ port: 
   worker.removeAllListeners('exit');
   worker.on('exit', (code) => {
     log('error', 'storage worker exited', { code });
+    transport.fail(`storage worker exited with code ${code}`);
     process.exitCode = 1;
   });
   return {
     port,
+    transport,
     async stop() {
       worker.removeAllListeners('exit');
       // The worker flushes queued writes and checkpoints every tenant before answering 'closed';
@@ -136,11 +146,12 @@ async function startStorageWorker(opts: StorageProcessOptions): Promise<{ port: 
   };
 }
 
-function storageClient(config: Config, address: string): StorageClient {
+function storageClient(config: Config, address: string, transport?: PortTransport): StorageClient {
   return createGrpcStorageClient({
     address,
     timeoutMs: config.storage.rpcTimeoutMs,
     maxMessageBytes: config.storage.maxMessageBytes,
+    ...(transport === undefined ? {} : { transport }),
   });
 }
 
@@ -224,7 +235,7 @@ async function start(config: Config, tenancy: Tenancy): Promise<Stoppable> {
     }
     case 'all': {
       const worker = await startStorageWorker(storageOptions(config));
-      const storage = storageClient(config, `127.0.0.1:${worker.port}`);
+      const storage = storageClient(config, `127.0.0.1:${worker.port}`, worker.transport);
       const http = await startHttp(config, storage, tenancy, true, true);
       log('info', 'listening', { port: config.port, grpcPort: worker.port, dataDir: config.storage.dataDir });
       return {

@@ -1,5 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { SqliteBackend } from '../storage/backend/sqlite/sqlite-backend.js';
+import type { MessagePort } from 'node:worker_threads';
+import { servePort, type ServedPort } from '../storage/port/port-transport.js';
+import { storageServiceDefinition } from '../storage/rpc.js';
 import { startStorageServer } from '../storage/server/main.js';
 
 /** What the storage service needs to start (plain data: it crosses into a worker thread). */
@@ -17,6 +20,8 @@ export interface StorageProcessOptions {
 /** A running storage service. */
 export interface RunningStorage {
   readonly port: number;
+  /** Also serves the service on `port` (all mode's in-process transport, see storage/port). */
+  serve(port: MessagePort): void;
   /** Stops accepting calls, lets in-flight ones finish, then flushes and closes the backend. */
   close(): Promise<void>;
 }
@@ -33,9 +38,14 @@ export async function startStorageProcess(opts: StorageProcessOptions): Promise<
     throw err;
   }
   const srv = server;
+  const served: ServedPort[] = [];
   return {
     port: srv.port,
+    serve(port: MessagePort) {
+      served.push(servePort(port, storageServiceDefinition, srv.handlers));
+    },
     async close() {
+      for (const s of served) s.close();
       await srv.close();
       await backend.close();
     },

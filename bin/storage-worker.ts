@@ -1,19 +1,28 @@
 /**
  * Worker-thread entry of `all` mode: runs the storage gRPC service (embedded SQLite backend) off
- * the HTTP event loop, because better-sqlite3 is synchronous. The main thread reaches it over
- * gRPC on loopback, exactly as split mode does, so the storage contract stays the only path.
+ * the HTTP event loop, because better-sqlite3 is synchronous. The main thread calls the same
+ * service (same messages, handlers and status codes) over a MessagePort, storage/port's
+ * in-process transport, which costs a tenth of a gRPC call on loopback; the gRPC port serves
+ * other processes.
  *
  * Messages to the parent: {type:'listening', port} once serving, {type:'error', message} on a
  * start failure, {type:'closed'} after a requested shutdown ({type:'close'} from the parent).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { startStorageProcess, type StorageProcessOptions } from './storage-process.js';
+
+/** The worker's data: the storage options, and the port the main thread calls the service on. */
+export interface StorageWorkerData extends StorageProcessOptions {
+  readonly callPort: MessagePort;
+}
 
 if (parentPort === null) throw new Error('storage-worker must run in a worker thread');
 const port = parentPort;
 
-startStorageProcess(workerData as StorageProcessOptions).then(
+const data = workerData as StorageWorkerData;
+startStorageProcess(data).then(
   (running) => {
+    running.serve(data.callPort);
     port.postMessage({ type: 'listening', port: running.port });
     port.on('message', (msg: { type: string }) => {
       if (msg.type !== 'close') return;

@@ -28,6 +28,7 @@ import { SelectedSeriesDecoder } from './decode.js';
 import { LabelStringCache, parseSelectResponse } from './select-response.js';
 import { SeriesRefCache, type PlannedRefs } from './series-refs.js';
 import type { ClientLookupOptions, SeriesRefSlot, StorageClient } from './storage-client.js';
+import type { RpcTransport } from '../port/port-transport.js';
 
 /** Options of createGrpcStorageClient. */
 export interface GrpcStorageClientOptions {
@@ -39,6 +40,11 @@ export interface GrpcStorageClientOptions {
   readonly maxMessageBytes: number;
   /** Bound of the per-tenant series ref cache (default DEFAULT_MAX_REFS_PER_TENANT). */
   readonly maxRefsPerTenant?: number;
+  /**
+   * Carries the calls instead of a gRPC channel to `address`: all mode's port to the storage
+   * thread of the same process (storage/port). Same messages, handlers and status codes.
+   */
+  readonly transport?: RpcTransport;
 }
 
 /** Tenant used by ready(): a cheap lookup that touches no real tenant's data. */
@@ -128,13 +134,15 @@ export function batchToWriteRequest(tenant: TenantId, batch: SampleBatch, extras
 /** Creates a client; the channel connects lazily on the first call. `close()` releases it. */
 export function createGrpcStorageClient(opts: GrpcStorageClientOptions): StorageClient {
   const refCache = new SeriesRefCache(opts.maxRefsPerTenant);
-  const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': opts.maxMessageBytes,
-    'grpc.max_send_message_length': opts.maxMessageBytes,
-    // Receive window of the HTTP/2 connection: with the 64 KiB default, a large Select stream
-    // stalls on a WINDOW_UPDATE round trip every 64 KiB.
-    'grpc-node.flow_control_window': SELECT_RECEIVE_WINDOW_BYTES,
-  });
+  const client: RpcTransport =
+    opts.transport ??
+    new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': opts.maxMessageBytes,
+      'grpc.max_send_message_length': opts.maxMessageBytes,
+      // Receive window of the HTTP/2 connection: with the 64 KiB default, a large Select stream
+      // stalls on a WINDOW_UPDATE round trip every 64 KiB.
+      'grpc-node.flow_control_window': SELECT_RECEIVE_WINDOW_BYTES,
+    });
 
   /** One unary attempt. */
   function unaryOnce<Req, Res>(method: grpc.MethodDefinition<Req, Res>, req: Req, deadline: Date, signal: AbortSignal | undefined): Promise<Res> {

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AppError, ErrorKind } from '../../common/errors.js';
 import type { Backend } from '../backend/backend.js';
 import { storageServiceDefinition } from '../rpc.js';
-import { createStorageService, stderrLog, type SelectBatchLimits, type ServiceLog } from './service.js';
+import { createStorageService, stderrLog, type SelectBatchLimits, type ServiceLog, type StorageServiceHandlers } from './service.js';
 
 /** Options of startStorageServer. */
 export interface StorageServerOptions {
@@ -28,6 +28,8 @@ export interface StorageServerOptions {
 export interface RunningStorageServer {
   /** The bound port. */
   readonly port: number;
+  /** The handlers registered with the server (also served in-process, see storage/port). */
+  readonly handlers: StorageServiceHandlers;
   /** Stops accepting calls, waits (bounded) for in-flight ones, then forces shutdown. Leaves the backend open. */
   close(): Promise<void>;
 }
@@ -45,7 +47,8 @@ export async function startStorageServer(opts: StorageServerOptions): Promise<Ru
     maxSeries: DEFAULT_SELECT_SERIES,
     maxBytes: Math.min(DEFAULT_SELECT_BYTES, Math.floor(opts.maxMessageBytes / 2)),
   };
-  server.addService(storageServiceDefinition, createStorageService({ backend: opts.backend, log: opts.log ?? stderrLog, selectBatch }));
+  const handlers = createStorageService({ backend: opts.backend, log: opts.log ?? stderrLog, selectBatch });
+  server.addService(storageServiceDefinition, handlers);
   const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
@@ -58,6 +61,7 @@ export async function startStorageServer(opts: StorageServerOptions): Promise<Ru
   let closing: Promise<void> | undefined;
   return {
     port,
+    handlers,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -44,7 +44,7 @@ const RULES: Rule[] = [
   { from: /^query\/promql\//, forbidden: /^(fastify|@grpc\/grpc-js|storage\/)/, why: 'the PromQL engine is pure' },
   { from: /^storage\/(backend|chunk)\//, forbidden: /^(@grpc\/grpc-js|storage\/(server|client|rpc))/, why: 'backends and chunks know nothing of gRPC' },
   { from: /^(?!proto\/)/, forbidden: /^protobufjs$/, why: 'protobufjs is owned by proto/' },
-  { from: /^(?!storage\/(rpc|server\/|client\/))/, forbidden: /^@grpc\/grpc-js$/, why: 'grpc-js is owned by storage/rpc, server and client' },
+  { from: /^(?!storage\/(rpc|server\/|client\/|port\/))/, forbidden: /^@grpc\/grpc-js$/, why: 'grpc-js is owned by storage/rpc, server, client and port (the in-process transport)' },
   { from: /^(?!storage\/backend\/sqlite\/)/, forbidden: /^better-sqlite3$/, why: 'better-sqlite3 is owned by the SQLite backend' },
   { from: /^(?!(load\/|test\/helpers\/))/, forbidden: /^snappyjs$/, why: 'snappyjs compresses for load/ and test helpers; ingest decompresses with ingest/snappy.ts' },
   { from: /^(?!(bin\/|ingest\/(server|routes\/)|query\/(server|api\/)))/, forbidden: /^fastify$/, why: 'fastify is owned by the servers and routes' },
