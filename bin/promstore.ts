@@ -7,6 +7,7 @@
  * Every option is a flag and an environment variable (common/config.ts OPTIONS; `--help`).
  */
 import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -276,6 +277,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   log('info', 'effective config', { config: { ...config, limits: config.limits } });
+  // Before any worker starts: V8 flags are per process, read by every isolate's heap.
+  if (config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   const service = await start(config, tenancy);
   process.on('SIGHUP', () => {
     log('info', 'SIGHUP: reloading runtime config and auth');

@@ -82,6 +82,11 @@ export interface Config {
   readonly runtimeConfigReloadMs: number;
   /** Auth file mapping tokens/users to tenants (common/auth.ts); '' = authentication off. */
   readonly authFile: string;
+  /**
+   * How far V8's old generation may grow over the live heap before a full GC, percent (V8's
+   * --heap-growing-percent, set for every thread at start); 0 = V8's adaptive growth (up to 4×).
+   */
+  readonly heapGrowthPercent: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -120,6 +125,7 @@ export const DEFAULT_CONFIG: Config = {
   runtimeConfigFile: '',
   runtimeConfigReloadMs: 10_000,
   authFile: '',
+  heapGrowthPercent: 0,
 };
 
 type OptionKind = 'string' | 'int' | 'bool' | 'duration' | 'bytes';
@@ -157,6 +163,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'runtime-config.file', env: 'RUNTIME_CONFIG_FILE', path: 'runtimeConfigFile', kind: 'string', help: 'YAML file with per-tenant limit overrides (reloaded on change and SIGHUP)' },
   { flag: 'runtime-config.reload-period', env: 'RUNTIME_CONFIG_RELOAD_PERIOD', path: 'runtimeConfigReloadMs', kind: 'duration', help: 'how often the runtime config and auth files are checked for changes' },
   { flag: 'auth.file', env: 'AUTH_FILE', path: 'authFile', kind: 'string', help: 'YAML file of bearer tokens / basic-auth users and their tenants (authentication off when empty)' },
+  {
+    flag: 'heap-growth-percent',
+    env: 'HEAP_GROWTH_PERCENT',
+    path: 'heapGrowthPercent',
+    kind: 'int',
+    help: "how far the JS heap may grow over live data before a full GC, percent (0 = V8's adaptive growth, up to 4x); lower trades query latency for peak memory, like Go's GOGC",
+  },
 ];
 
 /** A configuration problem; loadConfig collects all of them before failing. */
