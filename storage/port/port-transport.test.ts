@@ -8,26 +8,17 @@ import { createGrpcStorageClient } from '../client/client.js';
 import type { StorageClient } from '../client/storage-client.js';
 import { storageServiceDefinition } from '../rpc.js';
 import { createStorageService } from '../server/service.js';
+import { sampleBatch } from '../../test/helpers/chunks.js';
 import { PortTransport, servePort } from './port-transport.js';
 
 const T0 = 1_700_000_000_000;
 const ALL = { startMs: 0, endMs: T0 * 2, limit: 0 };
 const eq = (name: string, value: string): Matcher => ({ type: MatchType.EQ, name, value });
 
+/** `nSeries` series `m{i="…"}` of `perSeries` samples each at T0 + k·15s. */
 function makeBatch(nSeries: number, perSeries: number): SampleBatch {
-  const series: Labels[] = [];
-  const sampleStart = new Uint32Array(nSeries + 1);
-  const tsMs = new Float64Array(nSeries * perSeries);
-  const values = new Float64Array(nSeries * perSeries);
-  for (let s = 0; s < nSeries; s++) {
-    series.push(['__name__', 'm', 'i', String(s).padStart(4, '0')]);
-    for (let k = 0; k < perSeries; k++) {
-      tsMs[s * perSeries + k] = T0 + k * 15_000;
-      values[s * perSeries + k] = s * 100 + k + 0.5;
-    }
-    sampleStart[s + 1] = (s + 1) * perSeries;
-  }
-  return { series, sampleStart, tsMs, values };
+  const ts = Array.from({ length: perSeries }, (_, k) => T0 + k * 15_000);
+  return sampleBatch(...Array.from({ length: nSeries }, (_, s): [Labels, number[], number[]] => [['__name__', 'm', 'i', String(s).padStart(4, '0')], ts, ts.map((_t, k) => s * 100 + k + 0.5)]));
 }
 
 /** A Backend whose every method rejects with `err`, or never settles for 'hang'. */

@@ -155,28 +155,6 @@ export function servePort(port: MessagePort, definition: grpc.ServiceDefinition,
 // ---------------------------------------------------------------------------------------------
 // Caller's thread
 
-/** The grpc.Client methods the storage client uses (see createGrpcStorageClient). */
-export interface RpcTransport {
-  makeUnaryRequest<Req, Res>(
-    path: string,
-    serialize: (value: Req) => Buffer,
-    deserialize: (bytes: Buffer) => Res,
-    request: Req,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-    callback: grpc.requestCallback<Res>,
-  ): { cancel(): void };
-  makeServerStreamRequest<Req, Res>(
-    path: string,
-    serialize: (value: Req) => Buffer,
-    deserialize: (bytes: Buffer) => Res,
-    request: Req,
-    metadata: grpc.Metadata,
-    options: grpc.CallOptions,
-  ): grpc.ClientReadableStream<Res>;
-  close(): void;
-}
-
 interface PendingCall {
   onMsg(bytes: Buffer): void;
   onEnd(): void;
@@ -184,7 +162,7 @@ interface PendingCall {
 }
 
 /** The caller's end of a served port (see servePort). */
-export class PortTransport implements RpcTransport {
+export class PortTransport {
   private readonly _pending = new Map<number, PendingCall>();
   private _nextId = 1;
   private _failure: string | null = null;
@@ -307,7 +285,18 @@ export class PortTransport implements RpcTransport {
   ): grpc.ClientReadableStream<Res> {
     const stream = new EventEmitter() as EventEmitter & { cancel(): void };
     const cancel = this._start(path, serialize, request, options, {
-      onMsg: (b) => stream.emit('data', deserialize(b)),
+      onMsg: (b) => {
+        let value: Res;
+        try {
+          value = deserialize(b);
+        } catch (err) {
+          // Never let a bad message throw out of the port's message handler.
+          stream.emit('error', serviceError(grpc.status.INTERNAL, `response decode failed: ${String(err)}`));
+          stream.cancel();
+          return;
+        }
+        stream.emit('data', value);
+      },
       onEnd: () => {
         stream.emit('status', { code: grpc.status.OK, details: 'OK', metadata: new grpc.Metadata() });
         stream.emit('end');
@@ -319,3 +308,9 @@ export class PortTransport implements RpcTransport {
     return stream as unknown as grpc.ClientReadableStream<Res>;
   }
 }
+
+/**
+ * The grpc.Client methods the storage client uses (see createGrpcStorageClient): a grpc.Client and
+ * a PortTransport both have them.
+ */
+export type RpcTransport = Pick<PortTransport, 'makeUnaryRequest' | 'makeServerStreamRequest' | 'close'>;
