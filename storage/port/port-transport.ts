@@ -155,10 +155,16 @@ export function servePort(port: MessagePort, definition: grpc.ServiceDefinition,
 // ---------------------------------------------------------------------------------------------
 // Caller's thread
 
-interface PendingCall {
+/** What a call does with its replies: any number of messages, then exactly one end or error. */
+interface CallListener {
   onMsg(bytes: Buffer): void;
   onEnd(): void;
   onErr(err: grpc.ServiceError): void;
+}
+
+interface PendingCall extends CallListener {
+  /** Its deadline timer (null: no deadline). */
+  timer: NodeJS.Timeout | null;
 }
 
 /** The caller's end of a served port (see servePort). */
@@ -169,23 +175,30 @@ export class PortTransport {
 
   constructor(private readonly _port: MessagePort) {
     _port.on('message', (reply: ReplyMsg) => {
-      const p = this._pending.get(reply.id);
-      if (p === undefined) return;
-      if (reply.t === 'msg') p.onMsg(asBuffer(reply.bytes));
-      else {
-        this._pending.delete(reply.id);
-        if (reply.t === 'end') p.onEnd();
-        else p.onErr(serviceError(reply.code, reply.details, reply.md));
+      if (reply.t === 'msg') {
+        this._pending.get(reply.id)?.onMsg(asBuffer(reply.bytes));
+        return;
       }
+      const p = this._take(reply.id);
+      if (p === undefined) return;
+      if (reply.t === 'end') p.onEnd();
+      else p.onErr(serviceError(reply.code, reply.details, reply.md));
     });
+  }
+
+  /** Ends call `id`'s wait (removed, deadline timer cleared); undefined when it already ended. */
+  private _take(id: number): PendingCall | undefined {
+    const p = this._pending.get(id);
+    if (p === undefined) return undefined;
+    this._pending.delete(id);
+    if (p.timer !== null) clearTimeout(p.timer);
+    return p;
   }
 
   /** Fails every call in flight and every later one with UNAVAILABLE (the storage thread is gone). */
   fail(reason: string): void {
     this._failure = reason;
-    const pending = [...this._pending.values()];
-    this._pending.clear();
-    for (const p of pending) p.onErr(serviceError(grpc.status.UNAVAILABLE, reason));
+    for (const id of [...this._pending.keys()]) this._take(id)?.onErr(serviceError(grpc.status.UNAVAILABLE, reason));
   }
 
   close(): void {
@@ -197,28 +210,10 @@ export class PortTransport {
    * Starts a call: `p` hears its replies until its end, an error, the deadline or a cancel,
    * whichever comes first (exactly one of onEnd/onErr). Returns the cancel function.
    */
-  private _start<Req>(path: string, serialize: (value: Req) => Buffer, request: Req, options: grpc.CallOptions, p: PendingCall): () => void {
+  private _start<Req>(path: string, serialize: (value: Req) => Buffer, request: Req, options: grpc.CallOptions, p: CallListener): () => void {
     const id = this._nextId++;
-    let timer: NodeJS.Timeout | null = null;
-    const settle = (): boolean => {
-      if (!this._pending.has(id)) return false;
-      this._pending.delete(id);
-      if (timer !== null) clearTimeout(timer);
-      return true;
-    };
-    const finish: PendingCall = {
-      onMsg: (b) => p.onMsg(b),
-      onEnd: () => {
-        if (timer !== null) clearTimeout(timer);
-        p.onEnd();
-      },
-      onErr: (e) => {
-        if (timer !== null) clearTimeout(timer);
-        p.onErr(e);
-      },
-    };
     const stop = (code: number, details: string): void => {
-      if (!settle()) return;
+      if (this._take(id) === undefined) return;
       post(this._port, { t: 'cancel', id });
       p.onErr(serviceError(code, details));
     };
@@ -236,10 +231,8 @@ export class PortTransport {
     }
     const deadline = options.deadline;
     const deadlineMs = deadline === undefined ? Infinity : deadline instanceof Date ? deadline.getTime() : deadline;
-    this._pending.set(id, finish);
-    if (Number.isFinite(deadlineMs)) {
-      timer = setTimeout(() => stop(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Math.max(0, deadlineMs - Date.now()));
-    }
+    const timer = Number.isFinite(deadlineMs) ? setTimeout(() => stop(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Math.max(0, deadlineMs - Date.now())) : null;
+    this._pending.set(id, { onMsg: p.onMsg, onEnd: p.onEnd, onErr: p.onErr, timer });
     post(this._port, { t: 'call', id, path, bytes, deadlineMs });
     return () => stop(grpc.status.CANCELLED, 'Cancelled on client');
   }
