@@ -10,69 +10,72 @@ export function chunkCorrupt(detail: string): AppError {
 
 /**
  * Appends bits, most significant first, to a growable byte buffer.
- * Invariant: every bit at or after `bitLength` is zero, so writes can OR into the last byte.
+ * Bits gather in a 32-bit accumulator and reach the buffer four bytes at a time: writing a chunk
+ * is the hot path of every ingested sample, and a byte-at-a-time loop cost about twice as much.
+ * Invariant: `_buf[0, _flushed)` holds the first `8 × _flushed` bits; the low `_accBits` (< 32)
+ * bits of `_acc` are the bits after them.
  */
 export class BitWriter {
   private _buf: Uint8Array;
-  private _bitLen: number;
+  private _flushed = 0;
+  private _acc = 0;
+  private _accBits = 0;
 
+  /** `initialBytes`: expected final size (a good guess saves regrowing the buffer). */
   constructor(initialBytes = 32) {
-    this._buf = new Uint8Array(Math.max(1, initialBytes));
-    this._bitLen = 0;
+    this._buf = new Uint8Array(Math.max(8, initialBytes));
   }
 
   /** Number of bits written so far. */
   get bitLength(): number {
-    return this._bitLen;
+    return this._flushed * 8 + this._accBits;
   }
 
   /** Number of bytes holding the written bits (the last one possibly partial, zero-padded). */
   get byteLength(): number {
-    return (this._bitLen + 7) >>> 3;
+    return (this.bitLength + 7) >>> 3;
   }
 
   /**
    * Replaces the content with the first `bitLen` bits of `data` (copied) so writing continues
-   * right after them; padding bits beyond `bitLen` are cleared.
+   * right after them; padding bits beyond `bitLen` are dropped.
    */
   resetFrom(data: Uint8Array, bitLen: number): void {
-    const bytes = (bitLen + 7) >>> 3;
-    const buf = new Uint8Array(Math.max(32, bytes * 2));
-    buf.set(data.subarray(0, bytes));
+    const whole = bitLen >>> 3;
     const rem = bitLen & 7;
-    if (rem !== 0) buf[bytes - 1] = (buf[bytes - 1] as number) & (0xff << (8 - rem));
+    const buf = new Uint8Array(Math.max(32, whole * 2));
+    buf.set(data.subarray(0, whole));
     this._buf = buf;
-    this._bitLen = bitLen;
-  }
-
-  /** Overwrites byte `i` (already written) — used for the sample-count header. */
-  setByte(i: number, v: number): void {
-    this._buf[i] = v;
+    this._flushed = whole;
+    this._acc = rem === 0 ? 0 : (data[whole] as number) >>> (8 - rem);
+    this._accBits = rem;
   }
 
   /** Writes one bit (0 or 1). */
   writeBit(bit: number): void {
-    const byteIdx = this._bitLen >>> 3;
-    if (byteIdx >= this._buf.length) this._grow(byteIdx + 1);
-    if (bit !== 0) this._buf[byteIdx] = (this._buf[byteIdx] as number) | (0x80 >>> (this._bitLen & 7));
-    this._bitLen++;
+    if (this._accBits < 31) {
+      this._acc = (this._acc << 1) | (bit & 1);
+      this._accBits++;
+    } else {
+      this.writeBits(bit, 1);
+    }
   }
 
-  /** Writes the low `n` bits of `v` (0 ≤ n ≤ 32), most significant first. */
+  /** Writes the low `n` bits of `v` (0 ≤ n ≤ 32), most significant first; higher bits of `v` are ignored. */
   writeBits(v: number, n: number): void {
     if (n === 0) return;
-    const lastByte = (this._bitLen + n - 1) >>> 3;
-    if (lastByte >= this._buf.length) this._grow(lastByte + 1);
-    const buf = this._buf;
-    while (n > 0) {
-      const byteIdx = this._bitLen >>> 3;
-      const free = 8 - (this._bitLen & 7);
-      const take = free < n ? free : n;
-      const bits = (v >>> (n - take)) & ((1 << take) - 1);
-      buf[byteIdx] = (buf[byteIdx] as number) | (bits << (free - take));
-      this._bitLen += take;
-      n -= take;
+    const free = 32 - this._accBits;
+    if (n < free) {
+      this._acc = (this._acc << n) | (v & ((1 << n) - 1));
+      this._accBits += n;
+      return;
     }
+    // Fill the accumulator to 32 bits, store it, keep the remaining `rest` (< 32) bits of v.
+    const rest = n - free;
+    const word = free === 32 ? v : (this._acc << free) | ((v >>> rest) & ((1 << free) - 1));
+    this._store32(word);
+    this._acc = rest === 0 ? 0 : v & ((1 << rest) - 1);
+    this._accBits = rest;
   }
 
   /** Writes the low `n` bits (0 ≤ n ≤ 64) of the 64-bit value `hi:lo`. */
@@ -102,14 +105,49 @@ export class BitWriter {
 
   /** A copy of the written bytes (zero-padded last byte). */
   bytes(): Uint8Array {
-    return this._buf.slice(0, this.byteLength);
+    const out = new Uint8Array(this.byteLength);
+    out.set(this._buf.subarray(0, this._flushed));
+    this._tailInto(out);
+    return out;
+  }
+
+  /**
+   * The written bytes, for a writer that is done (no more writes): the buffer itself when its
+   * unused room is small, else a copy, so a finished chunk does not pin much spare memory.
+   */
+  finish(): Uint8Array {
+    const len = this.byteLength;
+    if (len + (len >>> 2) < this._buf.length) return this.bytes();
+    if (len > this._buf.length) this._grow(len);
+    this._tailInto(this._buf);
+    return this._buf.subarray(0, len);
+  }
+
+  /** Writes the accumulator's bits, left-aligned and zero-padded, after the flushed bytes of `out`. */
+  private _tailInto(out: Uint8Array): void {
+    const n = this._accBits;
+    if (n === 0) return;
+    const left = this._acc << (32 - n);
+    let at = this._flushed;
+    for (let shift = 24, bits = n; bits > 0; shift -= 8, bits -= 8) out[at++] = (left >>> shift) & 0xff;
+  }
+
+  private _store32(word: number): void {
+    const at = this._flushed;
+    if (at + 4 > this._buf.length) this._grow(at + 4);
+    const buf = this._buf;
+    buf[at] = word >>> 24;
+    buf[at + 1] = (word >>> 16) & 0xff;
+    buf[at + 2] = (word >>> 8) & 0xff;
+    buf[at + 3] = word & 0xff;
+    this._flushed = at + 4;
   }
 
   private _grow(minBytes: number): void {
     let cap = this._buf.length * 2;
     while (cap < minBytes) cap *= 2;
     const next = new Uint8Array(cap);
-    next.set(this._buf);
+    next.set(this._buf.subarray(0, this._flushed));
     this._buf = next;
   }
 }

@@ -63,10 +63,13 @@ export class XorEncoder {
   private _leading = NO_WINDOW;
   private _trailing = 0;
 
-  /** Starts an empty chunk. */
-  constructor() {
-    this._w = new BitWriter(32);
-    this._w.writeBits(0, 16); // header placeholder
+  /**
+   * Starts an empty chunk. `expectedBytes`: the likely final size (e.g. the previous chunk's of
+   * the same series), so the buffer is allocated once instead of doubling its way up.
+   */
+  constructor(expectedBytes = 32) {
+    this._w = new BitWriter(expectedBytes);
+    this._w.writeBits(0, 16); // header placeholder, filled in by bytes() / finish()
   }
 
   /** Number of samples in the chunk. */
@@ -130,13 +133,25 @@ export class XorEncoder {
     this._vHi = hi;
     this._vLo = lo;
     this._count++;
-    w.setByte(0, this._count >>> 8);
-    w.setByte(1, this._count & 0xff);
   }
 
   /** A copy of the encoded chunk, header included. */
   bytes(): Uint8Array {
-    return this._w.bytes();
+    return this._withHeader(this._w.bytes());
+  }
+
+  /**
+   * The encoded chunk of an encoder that takes no more samples (a cut head): its buffer when
+   * little of it is unused, else a copy (see BitWriter.finish).
+   */
+  finish(): Uint8Array {
+    return this._withHeader(this._w.finish());
+  }
+
+  private _withHeader(out: Uint8Array): Uint8Array {
+    out[0] = this._count >>> 8;
+    out[1] = this._count & 0xff;
+    return out;
   }
 
   /**

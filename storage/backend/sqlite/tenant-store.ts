@@ -783,12 +783,14 @@ export class TenantStore {
     if (head !== null && head.count >= this._samplesPerChunk) {
       // Cut only when a sample needs the room, as Prometheus does: until then the newest full
       // chunk stays the head, in memory, so reads of the latest minutes never need a table row.
-      ms.unflushed.push({ minTimeMs: head.minTimeMs, maxTimeMs: head.maxTimeMs, encoding: ChunkEncoding.XOR, data: head.bytes() });
+      const data = head.finish();
+      ms.unflushed.push({ minTimeMs: head.minTimeMs, maxTimeMs: head.maxTimeMs, encoding: ChunkEncoding.XOR, data });
       ms.cutLastLo = ms.lastLo;
       ms.cutLastHi = ms.lastHi;
-      head = null;
-    }
-    if (head === null) {
+      // The next chunk of a series is usually about as big as its last one.
+      head = new XorEncoder(data.length + (data.length >>> 3) + 8);
+      ms.head = head;
+    } else if (head === null) {
       head = new XorEncoder();
       ms.head = head;
     }
