@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, OPTIONS, helpText, loadConfig, parseCommandLine } from './config.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError, OPTIONS, defaultDecodeThreads, helpText, loadConfig, parseCommandLine } from './config.js';
 
 function configFile(yaml: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'promstore-config-')), 'config.yml');
@@ -14,6 +15,14 @@ describe('loadConfig', () => {
   it('uses the defaults', () => {
     const c = loadConfig(parseCommandLine([]), {});
     expect([c.mode, c.port, c.grpcPort, c.storage.dataDir, c.query.lookbackDeltaMs]).toEqual(['all', 9009, 9095, './data', 300_000]);
+  });
+
+  it('gives decode threads the cores the HTTP thread (and in all mode the storage thread) leave, unless set', () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultDecodeThreads('all', cores))).toEqual([0, 0, 1, 2, 4, 4]);
+    expect([1, 2, 3, 8].map((cores) => defaultDecodeThreads('ingest', cores))).toEqual([0, 1, 2, 4]);
+    expect(loadConfig(parseCommandLine(['ingest']), {}).ingest.decodeThreads).toBe(defaultDecodeThreads('ingest', availableParallelism()));
+    expect(loadConfig(parseCommandLine(['all']), {}).ingest.decodeThreads).toBe(defaultDecodeThreads('all', availableParallelism()));
+    expect(loadConfig(parseCommandLine(['all']), { INGEST_DECODE_THREADS: '3' }).ingest.decodeThreads).toBe(3);
   });
 
   it('takes flag over environment over file over default', () => {
