@@ -42,7 +42,8 @@ const SPECIAL_BITS: ReadonlyArray<readonly [number, number]> = [
   [0x00000000, 0x00000001], // smallest subnormal
 ];
 
-const TIMESTAMPS = [0, -1, -1_700_000_000_000, 1, 127, 128, 2 ** 31, 2 ** 32, 1_700_000_000_123, Number.MAX_SAFE_INTEGER, -(2 ** 40)];
+// 2^49 − 1 is the largest timestamp of the decoder's one-pass Sample path (7 varint bytes), 2^49 the first beyond it.
+const TIMESTAMPS = [0, -1, -1_700_000_000_000, 1, 127, 128, 2 ** 31, 2 ** 32, 1_700_000_000_123, 2 ** 49 - 1, 2 ** 49, Number.MAX_SAFE_INTEGER, -(2 ** 40)];
 
 interface Model {
   batch: SampleBatch;
@@ -101,7 +102,11 @@ function writeRawDouble(w: protobuf.Writer, lo: number, hi: number): void {
   w.fixed32(lo).fixed32(hi);
 }
 
-function buildWithWriter(m: Model, unknowns: boolean): Uint8Array {
+/**
+ * `valueFirst`: each Sample as senders write it (value, then timestamp: the decoder's one-pass
+ * path); otherwise timestamp first (field order must not matter).
+ */
+function buildWithWriter(m: Model, unknowns: boolean, valueFirst = false): Uint8Array {
   const w = protobuf.Writer.create();
   const words = wordsOf(m.batch.values);
   if (unknowns) w.uint32((2 << 3) | 0).uint32(7); // reserved field 2 as a varint
@@ -117,11 +122,11 @@ function buildWithWriter(m: Model, unknowns: boolean): Uint8Array {
     }
     for (let k = m.batch.sampleStart[i] as number; k < (m.batch.sampleStart[i + 1] as number); k++) {
       w.uint32((2 << 3) | 2).fork();
-      // Timestamp first, then value: field order must not matter.
-      w.uint32((2 << 3) | 0).int64(m.batch.tsMs[k] as number);
+      if (!valueFirst) w.uint32((2 << 3) | 0).int64(m.batch.tsMs[k] as number);
       if (unknowns) w.uint32((9 << 3) | 5).fixed32(99); // unknown fixed32 inside Sample
       w.uint32((1 << 3) | 1);
       writeRawDouble(w, words[2 * k] as number, words[2 * k + 1] as number);
+      if (valueFirst) w.uint32((2 << 3) | 0).int64(m.batch.tsMs[k] as number);
       w.ldelim();
     }
     for (let e = 0; e < (m.exemplars[i] as number); e++) {
@@ -222,6 +227,21 @@ describe('decodeWriteRequest vs protobufjs reflection', () => {
     expect(got.exemplarCount).toBe(m.exemplars.reduce((a, b) => a + b, 0));
     expect(got.histogramCount).toBe(m.histograms.reduce((a, b) => a + b, 0));
     expect(got.metadataCount).toBe(m.metadata);
+  });
+
+  it.each([
+    { name: 'value first', unknowns: false },
+    { name: 'value first, unknown fields', unknowns: true },
+  ])('samples written $name, every timestamp width', ({ unknowns }) => {
+    const m = genModel(9, 300, 6);
+    const buf = buildWithWriter(m, unknowns, true);
+    const got = decodeWriteRequest(buf);
+    expectMatchesReflection(buf, got);
+    expectBitExact(got, m.batch);
+    const cols = decodeWriteRequestColumns(buf);
+    expect(cols).not.toBeNull();
+    expect(Array.from(cols?.tsMs ?? [])).toEqual(Array.from(m.batch.tsMs));
+    expect(Array.from(wordsOf(cols?.values ?? new Float64Array(0)))).toEqual(Array.from(wordsOf(m.batch.values)));
   });
 
   it('decodes reflection-encoded requests (exemplars, histograms, metadata)', () => {

@@ -145,6 +145,8 @@ class Columns {
 interface State {
   readonly r: protobuf.Reader;
   readonly buf: Uint8Array;
+  /** The same bytes, for word reads (canonicalSample). */
+  readonly view: DataView;
   readonly utf8: ((start: number, end: number) => string) | null;
   readonly cols: Columns;
   readonly intern: InternTable;
@@ -337,6 +339,51 @@ function decodeSample(s: State, end: number): void {
   cols.n = i + 1;
 }
 
+/** Tag byte of TimeSeries field 2 (samples), wire type LEN. */
+const SAMPLE_TAG = (2 << 3) | WIRE_LEN;
+/** Tag bytes of Sample's value (field 1, fixed64) and timestamp (field 2, varint). */
+const SAMPLE_VALUE_TAG = (1 << 3) | WIRE_FIXED64;
+const SAMPLE_TS_TAG = (2 << 3) | WIRE_VARINT;
+
+/**
+ * Decodes the Sample field at the reader's position when it has the layout every sender writes:
+ * a one-byte length, the value, then a timestamp of 1 to 7 varint bytes (0 ≤ t < 2^49 ms) ending
+ * exactly at the end of the field. Returns false, reading nothing, for anything else (other field
+ * order, negative or huge timestamps, extra fields), which decodeSample then handles in full.
+ * Half the cost of a sample at batch sizes went into the general path's per-field calls.
+ */
+function canonicalSample(s: State, end: number): boolean {
+  const buf = s.buf;
+  const p = s.r.pos;
+  if (p + 1 >= end) return false;
+  const len = buf[p + 1] as number;
+  // 1 + 8 value bytes, 1 timestamp tag byte, 1–7 timestamp bytes.
+  if (len < 11 || len > 17 || p + 2 + len > end) return false;
+  const q = p + 2;
+  if (buf[q] !== SAMPLE_VALUE_TAG || buf[q + 9] !== SAMPLE_TS_TAG) return false;
+  const last = q + len - 1;
+  let t = 0;
+  let mul = 1;
+  for (let i = q + 10; i < last; i++) {
+    const b = buf[i] as number;
+    if (b < 0x80) return false; // the varint ends before the field does
+    t += (b & 0x7f) * mul;
+    mul *= 128;
+  }
+  const b = buf[last] as number;
+  if (b >= 0x80) return false;
+  t += b * mul;
+  const cols = s.cols;
+  if (cols.n === cols.tsMs.length) cols.grow();
+  const i = cols.n;
+  cols.tsMs[i] = t;
+  cols.words[2 * i] = s.view.getUint32(q + 1, true);
+  cols.words[2 * i + 1] = s.view.getUint32(q + 5, true);
+  cols.n = i + 1;
+  s.r.pos = q + len;
+  return true;
+}
+
 /** Reads a fixed64 double at the reader's position (little-endian), bounds-checked against `end`. */
 function readDouble(s: State, end: number): number {
   const p = s.r.pos;
@@ -451,6 +498,7 @@ function decodeTimeSeries(s: State, end: number): Labels {
     }
   }
   while (r.pos < end) {
+    if (s.buf[r.pos] === SAMPLE_TAG && canonicalSample(s, end)) continue;
     const tag = readTag(s);
     const field = tag >>> 3;
     const wt = tag & 7;
@@ -587,6 +635,7 @@ function newState(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | undefi
   return {
     r: protobuf.Reader.create(nodeBuf),
     buf: nodeBuf,
+    view: new DataView(nodeBuf.buffer, nodeBuf.byteOffset, nodeBuf.byteLength),
     utf8: typeof utf8Slice === 'function' ? utf8Slice.bind(nodeBuf) : null,
     // A sample takes at least ~12 bytes on the wire in practice; start there and double as needed.
     cols: new Columns(capacity ?? Math.max(16, Math.min(1 << 20, (buf.length / 16) | 0))),
