@@ -47,20 +47,30 @@ describe('BitWriter', () => {
     }
   });
 
-  it('finish() keeps the buffer when it is nearly full and copies it when it is mostly empty', () => {
-    const tight = new BitWriter(8);
-    tight.writeBits(0xdeadbeef, 32);
-    tight.writeBits(0x1234, 16);
+  it('finish() keeps a nearly full buffer and copies a mostly empty or small one', () => {
+    const tight = new BitWriter(80);
+    for (let i = 0; i < 18; i++) tight.writeBits(0xdeadbeef, 32);
     tight.writeBits(0x5, 3);
+    const expected = tight.bytes();
     const kept = tight.finish();
-    expect(Array.from(kept)).toEqual([0xde, 0xad, 0xbe, 0xef, 0x12, 0x34, 0xa0]);
-    expect(kept.buffer.byteLength).toBe(8);
+    expect(Array.from(kept)).toEqual(Array.from(expected));
+    expect(kept.length).toBe(73);
+    expect(kept[72]).toBe(0xa0);
+    expect(kept.buffer.byteLength).toBe(80);
 
     const roomy = new BitWriter(4096);
     roomy.writeBits(0x3, 2);
     const copied = roomy.finish();
     expect(Array.from(copied)).toEqual([0xc0]);
     expect(copied.buffer.byteLength).toBe(1);
+
+    // Small buffers stay inside V8's heap only while no view of them exists: always copied.
+    const small = new BitWriter(16);
+    small.writeBits(0xabcdef01, 32);
+    small.writeBits(0x1234, 16);
+    const out = small.finish();
+    expect(Array.from(out)).toEqual([0xab, 0xcd, 0xef, 0x01, 0x12, 0x34]);
+    expect(out.buffer.byteLength).toBe(6);
   });
 
   it('resetFrom continues at the exact bit, dropping the padding after it', () => {

@@ -8,6 +8,9 @@ export function chunkCorrupt(detail: string): AppError {
   return new AppError(ErrorKind.Internal, CHUNK_CORRUPT, `chunk corrupt: ${detail} [err-${CHUNK_CORRUPT}]`);
 }
 
+/** Typed arrays up to this size live inside V8's heap (no separate buffer) until a view of them is made. */
+const IN_HEAP_BYTES = 64;
+
 /**
  * Appends bits, most significant first, to a growable byte buffer.
  * Bits gather in a 32-bit accumulator and reach the buffer four bytes at a time: writing a chunk
@@ -105,8 +108,11 @@ export class BitWriter {
 
   /** A copy of the written bytes (zero-padded last byte). */
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.byteLength);
-    out.set(this._buf.subarray(0, this._flushed));
+    // slice, not set(subarray(…)): a subarray of a small typed array (≤ 64 bytes, which V8 keeps
+    // inside the JS heap) moves its bytes to a separate off-heap buffer, ~200 bytes more per head.
+    const len = this.byteLength;
+    if (len > this._buf.length) this._grow(len);
+    const out = this._buf.slice(0, len);
     this._tailInto(out);
     return out;
   }
@@ -117,7 +123,7 @@ export class BitWriter {
    */
   finish(): Uint8Array {
     const len = this.byteLength;
-    if (len + (len >>> 2) < this._buf.length) return this.bytes();
+    if (this._buf.length <= IN_HEAP_BYTES || len + (len >>> 2) < this._buf.length) return this.bytes();
     if (len > this._buf.length) this._grow(len);
     this._tailInto(this._buf);
     return this._buf.subarray(0, len);
@@ -147,7 +153,7 @@ export class BitWriter {
     let cap = this._buf.length * 2;
     while (cap < minBytes) cap *= 2;
     const next = new Uint8Array(cap);
-    next.set(this._buf.subarray(0, this._flushed));
+    next.set(this._buf);
     this._buf = next;
   }
 }

@@ -50,10 +50,11 @@ function ctz32(x: number): number {
 
 /**
  * Incremental XOR chunk encoder. Holds the whole chunk in a growable buffer; `bytes()` copies it.
+ * It is its own bit writer (one object per open head instead of two: there is one per series), and
+ * keeps the last value's words as int32 so they stay small integers rather than boxed numbers.
  * Monomorphic: all fields are set in the constructor.
  */
-export class XorEncoder {
-  private readonly _w: BitWriter;
+export class XorEncoder extends BitWriter {
   private _count = 0;
   private _minT = Infinity;
   private _t = -Infinity;
@@ -68,8 +69,8 @@ export class XorEncoder {
    * the same series), so the buffer is allocated once instead of doubling its way up.
    */
   constructor(expectedBytes = 32) {
-    this._w = new BitWriter(expectedBytes);
-    this._w.writeBits(0, 16); // header placeholder, filled in by bytes() / finish()
+    super(expectedBytes);
+    this.writeBits(0, 16); // header placeholder, filled in by bytes() / finish()
   }
 
   /** Number of samples in the chunk. */
@@ -89,17 +90,12 @@ export class XorEncoder {
 
   /** High (sign/exponent) uint32 word of the last value; 0 when empty. */
   get lastValueHi(): number {
-    return this._vHi;
+    return this._vHi >>> 0;
   }
 
   /** Low uint32 word of the last value; 0 when empty. */
   get lastValueLo(): number {
-    return this._vLo;
-  }
-
-  /** Encoded size in bytes, header included. */
-  get byteLength(): number {
-    return this._w.byteLength;
+    return this._vLo >>> 0;
   }
 
   /**
@@ -112,7 +108,7 @@ export class XorEncoder {
     const hi = valueWords[2 * i + 1] as number;
     if (!Number.isSafeInteger(tMs)) throw new InvariantError(`xor chunk: timestamp ${tMs} is not a safe integer`);
     if (this._count >= XOR_MAX_SAMPLES) throw new InvariantError('xor chunk: sample count overflow');
-    const w = this._w;
+    const w = this as BitWriter;
     if (this._count === 0) {
       w.writeVarint(tMs);
       w.writeBits(hi, 32);
@@ -130,22 +126,22 @@ export class XorEncoder {
       this._writeValue(hi, lo);
     }
     this._t = tMs;
-    this._vHi = hi;
-    this._vLo = lo;
+    this._vHi = hi | 0;
+    this._vLo = lo | 0;
     this._count++;
   }
 
   /** A copy of the encoded chunk, header included. */
-  bytes(): Uint8Array {
-    return this._withHeader(this._w.bytes());
+  override bytes(): Uint8Array {
+    return this._withHeader(super.bytes());
   }
 
   /**
    * The encoded chunk of an encoder that takes no more samples (a cut head): its buffer when
    * little of it is unused, else a copy (see BitWriter.finish).
    */
-  finish(): Uint8Array {
-    return this._withHeader(this._w.finish());
+  override finish(): Uint8Array {
+    return this._withHeader(super.finish());
   }
 
   private _withHeader(out: Uint8Array): Uint8Array {
@@ -170,18 +166,18 @@ export class XorEncoder {
     enc._minT = it.firstT;
     enc._t = it.t;
     enc._tDelta = it.tDelta;
-    enc._vHi = it.vHi;
-    enc._vLo = it.vLo;
+    enc._vHi = it.vHi | 0;
+    enc._vLo = it.vLo | 0;
     enc._leading = it.leading;
     enc._trailing = it.trailing;
     // Continue at the exact bit after the last sample, not at the byte boundary: the padding of
     // the last byte belongs to the next sample.
-    enc._w.resetFrom(data, it.bitPosition);
+    enc.resetFrom(data, it.bitPosition);
     return enc;
   }
 
   private _writeDod(dod: number): void {
-    const w = this._w;
+    const w = this as BitWriter;
     if (dod === 0) {
       w.writeBit(0);
     } else if (dod >= -0x2000 && dod < 0x2000) {
@@ -203,7 +199,7 @@ export class XorEncoder {
   }
 
   private _writeValue(hi: number, lo: number): void {
-    const w = this._w;
+    const w = this as BitWriter;
     const xhi = (hi ^ this._vHi) >>> 0;
     const xlo = (lo ^ this._vLo) >>> 0;
     if (xhi === 0 && xlo === 0) {
