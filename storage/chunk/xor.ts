@@ -131,15 +131,6 @@ export class XorEncoder extends BitWriter {
     this._count++;
   }
 
-  /**
-   * Appends samples `from` to `to` − 1 of `ts` (ms) and `valueWords` (lo, hi per sample), as that
-   * many append() calls would, with the same checks; the caller keeps the count within
-   * XOR_MAX_SAMPLES. One call per series run of a write rather than one per sample.
-   */
-  appendRun(ts: Float64Array, valueWords: Uint32Array, from: number, to: number): void {
-    for (let i = from; i < to; i++) this.append(ts[i] as number, valueWords, i);
-  }
-
   /** A copy of the encoded chunk, header included. */
   override bytes(): Uint8Array {
     return this._withHeader(super.bytes());

@@ -422,12 +422,7 @@ export class TenantStore {
     this._nextPairId = nextPairId;
     for (let k = 0; k < this._newSeries.length; k++) this._addSeries(this._newSeries[k] as MemSeries, this._newSeriesPairs[k] as number[]);
     this._newSeriesPairs.length = 0;
-    const runs = this._runStart.length;
-    for (let r = 0; r < runs; r++) {
-      const from = this._runStart[r] as number;
-      const to = r + 1 < runs ? (this._runStart[r + 1] as number) : acc;
-      this._appendRun(this._accSeries[from] as MemSeries, this._accT, this._accW, from, to, walId);
-    }
+    for (let k = 0; k < acc; k++) this._appendToHead(this._accSeries[k] as MemSeries, this._accT[k] as number, this._accW, k, walId);
     this._accSeries.length = 0; // drop references
     return results;
   }
@@ -780,33 +775,6 @@ export class TenantStore {
     const out: MemSeries[] = [];
     for (const ms of this._byId) if (ms !== undefined) out.push(ms);
     return out;
-  }
-
-  /**
-   * Appends committed samples `from` to `to` − 1 of one series (from WAL record `walId`) to its
-   * head, cutting the head into a chunk whenever it is full; same result as one _appendToHead per sample.
-   */
-  private _appendRun(ms: MemSeries, ts: Float64Array, words: Uint32Array, from: number, to: number, walId: number): void {
-    if (to - from === 1) {
-      this._appendToHead(ms, ts[from] as number, words, from, walId);
-      return;
-    }
-    let i = from;
-    while (i < to) {
-      // The first sample of each pass goes through _appendToHead (it cuts a full head); the rest
-      // of the room in the head is filled in one appendRun.
-      this._appendToHead(ms, ts[i] as number, words, i, walId);
-      i++;
-      const head = ms.head as XorEncoder;
-      const n = Math.min(to - i, this._samplesPerChunk - head.count);
-      if (n <= 0) continue;
-      head.appendRun(ts, words, i, i + n);
-      i += n;
-      const last = i - 1;
-      ms.lastT = ts[last] as number;
-      ms.lastLo = words[2 * last] as number;
-      ms.lastHi = words[2 * last + 1] as number;
-    }
   }
 
   /** Appends one committed sample (from WAL record `walId`) to the head, cutting the head into a chunk when full. */
