@@ -202,6 +202,11 @@ function chunkFromRow(minT: number, maxT: number, data: Buffer, enc: number): En
 export class TenantStore {
   private readonly _db: Db;
   private readonly _st: Statements;
+  /**
+   * The write transaction of commit(): the planned new pairs and series rows, then the WAL record
+   * (if any) as `walId`. Built once: better-sqlite3 wraps a function in several closures per call.
+   */
+  private readonly _writeTxn: (walId: number, walRecord: Buffer | null) => void;
   private readonly _samplesPerChunk: number;
   private readonly _rowChunks: number;
   /** Scratch columns for re-encoding cut chunks at flush (grown as needed, reused). */
@@ -273,6 +278,14 @@ export class TenantStore {
     const { db, stmts, previousVersion } = openTenantDb(path);
     this._db = db;
     this._st = stmts;
+    this._writeTxn = db.transaction((walId: number, walRecord: Buffer | null) => {
+      const rows = this._newPairRows;
+      for (let k = 0; k < rows.length; k += 3) stmts.insertPair.run(rows[k] as number, rows[k + 1] as string, rows[k + 2] as string);
+      for (let k = 0; k < this._newSeries.length; k++) {
+        stmts.insertSeries.run((this._newSeries[k] as MemSeries).id, encodePairIds(this._newSeriesPairs[k] as number[]));
+      }
+      if (walRecord !== null) stmts.insertWal.run(walId, walRecord);
+    });
     this._samplesPerChunk = opts.samplesPerChunk;
     this._rowChunks = opts.rowChunks;
     this._stepBudgetMs = opts.stepBudgetMs;
@@ -402,15 +415,9 @@ export class TenantStore {
     const walRecord = acc > 0 ? encodeWalRecord(this._runSeriesId, this._runStart, acc, this._accT, this._accW) : null;
     const nextPairId = this._planNewPairs();
     let walId = this._lastWalId;
+    if (walRecord !== null) walId++;
     try {
-      this._db.transaction(() => {
-        const rows = this._newPairRows;
-        for (let k = 0; k < rows.length; k += 3) this._st.insertPair.run(rows[k] as number, rows[k + 1] as string, rows[k + 2] as string);
-        for (let k = 0; k < this._newSeries.length; k++) {
-          this._st.insertSeries.run((this._newSeries[k] as MemSeries).id, encodePairIds(this._newSeriesPairs[k] as number[]));
-        }
-        if (walRecord !== null) this._st.insertWal.run(++walId, walRecord);
-      })();
+      this._writeTxn(walId, walRecord);
     } catch (err) {
       throw storageWriteFailed(err);
     }
