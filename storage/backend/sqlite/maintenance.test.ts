@@ -615,7 +615,8 @@ describe('series found by label hash', () => {
     const dir = tempDir();
     const clock = new ManualClock(0);
     const b = openBackend(dir, { samplesPerChunk: 4, retentionMs: 1_000, clock });
-    await b.append('t', batch([X, [10, 20]], [Y, [1_500]]));
+    // X twice in one commit, after Y: the second X is found behind Y in the commit's new-series chain.
+    await b.append('t', batch([X, [10]], [Y, [1_500]], [X, [20]]));
     await b.append('t', batch([X, [30]], [Y, [1_600]]));
     expect(await dump(b)).toEqual({ [seriesKey(X)]: [10, 20, 30], [seriesKey(Y)]: [1_500, 1_600] });
     clock.set(2_000); // X has nothing newer than the cutoff (1,000) and is dropped; Y stays

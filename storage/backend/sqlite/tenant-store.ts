@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Database as Db } from 'better-sqlite3';
 import { AppError, clip, ErrorKind } from '../../../common/errors.js';
-import { compareLabels, formatLabels, seriesKey } from '../../../common/labels.js';
+import { compareLabels, formatLabels } from '../../../common/labels.js';
 import type { CompiledMatcher } from '../../../common/matchers.js';
 import { type Labels, type RejectedSamples, type SampleBatch, type WriteResult, wordsOf } from '../../../common/types.js';
 import { COMPACT_MAX_SAMPLES, compactChunkSampleCount, decodeCompactChunk, encodeCompactChunk } from '../../chunk/compact.js';
@@ -82,6 +82,14 @@ export function labelsHash(labels: Labels): number {
     h = Math.imul(h ^ 0xff, 0x01000193); // separator: ("ab", "c") and ("a", "bc") differ
   }
   return h & 0x3fffffff;
+}
+
+/** The series with exactly `labels` in a map of hash chains (see TenantStore._byLabels). */
+function findInChain(byHash: ReadonlyMap<number, MemSeries>, labels: Labels): MemSeries | undefined {
+  for (let ms = byHash.get(labelsHash(labels)) ?? null; ms !== null; ms = ms.nextSameHash) {
+    if (sameLabels(ms.labels, labels)) return ms;
+  }
+  return undefined;
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {
@@ -252,7 +260,12 @@ export class TenantStore {
   private readonly _runSeriesId: number[] = [];
   private readonly _runStart: number[] = [];
   private readonly _newSeries: MemSeries[] = [];
-  private readonly _newByKey = new Map<string, MemSeries>();
+  /**
+   * Series created by the commit being planned, by labelsHash, chained through `nextSameHash`
+   * (free until _addSeries links them into `_byLabels`): a hash and a comparison per lookup, no
+   * joined label string.
+   */
+  private readonly _newByHash = new Map<number, MemSeries>();
   /** Pair ids of each new series (same index as `_newSeries`). */
   private readonly _newSeriesPairs: number[][] = [];
   /** Pairs first seen in this commit: `name\xffvalue` → id, and their rows as (id, name, value) triples. */
@@ -326,7 +339,7 @@ export class TenantStore {
     this._runSeriesId.length = 0;
     this._runStart.length = 0;
     this._newSeries.length = 0;
-    this._newByKey.clear();
+    this._newByHash.clear();
     let nextId = this._nextId;
     let acc = 0;
     const results: WriteResult[] = [];
@@ -358,7 +371,7 @@ export class TenantStore {
           labels = ms.labels;
         } else {
           labels = batch.series[s] as Labels;
-          ms = this._findByLabels(labels) ?? (this._newByKey.size > 0 ? this._newByKey.get(seriesKey(labels)) : undefined);
+          ms = this._findByLabels(labels) ?? (this._newByHash.size > 0 ? findInChain(this._newByHash, labels) : undefined);
         }
         for (let i = start; i < end; i++) {
           const t = tsMs[i] as number;
@@ -372,7 +385,9 @@ export class TenantStore {
           }
           if (ms === undefined) {
             ms = new MemSeries(nextId++, labels);
-            this._newByKey.set(seriesKey(labels), ms);
+            const h = labelsHash(labels);
+            ms.nextSameHash = this._newByHash.get(h) ?? null;
+            this._newByHash.set(h, ms);
             this._newSeries.push(ms);
           }
           if (ms.epoch !== epoch) {
@@ -758,10 +773,7 @@ export class TenantStore {
 
   /** The series with exactly these labels, if any. */
   private _findByLabels(labels: Labels): MemSeries | undefined {
-    for (let ms = this._byLabels.get(labelsHash(labels)) ?? null; ms !== null; ms = ms.nextSameHash) {
-      if (sameLabels(ms.labels, labels)) return ms;
-    }
-    return undefined;
+    return findInChain(this._byLabels, labels);
   }
 
   /** Unlinks `ms` from its hash chain. */
