@@ -108,7 +108,7 @@ export class XorEncoder extends BitWriter {
     const hi = valueWords[2 * i + 1] as number;
     if (!Number.isSafeInteger(tMs)) throw new InvariantError(`xor chunk: timestamp ${tMs} is not a safe integer`);
     if (this._count >= XOR_MAX_SAMPLES) throw new InvariantError('xor chunk: sample count overflow');
-    const w = this as BitWriter;
+    const w: BitWriter = this;
     if (this._count === 0) {
       w.writeVarint(tMs);
       w.writeBits(hi, 32);
@@ -177,7 +177,7 @@ export class XorEncoder extends BitWriter {
   }
 
   private _writeDod(dod: number): void {
-    const w = this as BitWriter;
+    const w: BitWriter = this;
     if (dod === 0) {
       w.writeBit(0);
     } else if (dod >= -0x2000 && dod < 0x2000) {
@@ -199,7 +199,7 @@ export class XorEncoder extends BitWriter {
   }
 
   private _writeValue(hi: number, lo: number): void {
-    const w = this as BitWriter;
+    const w: BitWriter = this;
     const xhi = (hi ^ this._vHi) >>> 0;
     const xlo = (lo ^ this._vLo) >>> 0;
     if (xhi === 0 && xlo === 0) {
