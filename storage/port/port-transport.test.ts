@@ -1,4 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError, ErrorKind } from '../../common/errors.js';
 import { MatchType, setStaleNaNAt, wordsOf, type Labels, type Matcher, type SampleBatch } from '../../common/types.js';
@@ -86,6 +87,27 @@ describe('storage service over a MessagePort', () => {
     const pending = slow.select('t', [eq('a', 'b')], 0, 1, ac.signal);
     setTimeout(() => ac.abort(), 20);
     await expect(pending).rejects.toMatchObject({ kind: ErrorKind.Canceled });
+  });
+
+  it('ends a call with INTERNAL when a reply does not decode, unary and streaming alike', async () => {
+    const { client, transport } = connect(new MemoryBackend());
+    await client.write('t', makeBatch(3, 2));
+    const broken = (): never => {
+      throw new Error('garbled');
+    };
+    const names = storageServiceDefinition['LabelNames'];
+    const select = storageServiceDefinition['Select'];
+    if (names === undefined || select === undefined) throw new Error('service definition lacks LabelNames or Select');
+    const unary = await new Promise<unknown>((resolve) => {
+      transport.makeUnaryRequest(names.path, names.requestSerialize, broken, { tenant: 't', matchers: [], startMs: 0, endMs: T0 * 2, limit: 0 }, new grpc.Metadata(), {}, (err) => resolve(err));
+    });
+    expect(unary).toMatchObject({ code: grpc.status.INTERNAL, details: expect.stringContaining('response decode failed: Error: garbled') });
+    const stream = transport.makeServerStreamRequest(select.path, select.requestSerialize, broken, { tenant: 't', matchers: [{ type: MatchType.EQ, name: '__name__', value: 'm' }], startMs: 0, endMs: T0 * 2 }, new grpc.Metadata(), {});
+    const streamed = await new Promise<unknown>((resolve) => {
+      stream.on('data', () => resolve('data'));
+      stream.on('error', resolve);
+    });
+    expect(streamed).toMatchObject({ code: grpc.status.INTERNAL, details: expect.stringContaining('response decode failed') });
   });
 
   it('fails calls in flight and later ones as unavailable once the storage side is gone', async () => {

@@ -155,6 +155,20 @@ export function servePort(port: MessagePort, definition: grpc.ServiceDefinition,
 // ---------------------------------------------------------------------------------------------
 // Caller's thread
 
+/** A reply message that failed to decode, as the INTERNAL error the call ends with. */
+class ReplyDecodeError {
+  constructor(readonly error: grpc.ServiceError) {}
+}
+
+/** `deserialize(bytes)`, or the call's error when the bytes do not decode (never throws). */
+function decodeReply<Res>(deserialize: (bytes: Buffer) => Res, bytes: Buffer): Res | ReplyDecodeError {
+  try {
+    return deserialize(bytes);
+  } catch (err) {
+    return new ReplyDecodeError(serviceError(grpc.status.INTERNAL, `response decode failed: ${String(err)}`));
+  }
+}
+
 /** What a call does with its replies: any number of messages, then exactly one end or error. */
 interface CallListener {
   onMsg(bytes: Buffer): void;
@@ -254,14 +268,9 @@ export class PortTransport {
           callback(serviceError(grpc.status.INTERNAL, 'no response message'));
           return;
         }
-        let value: Res;
-        try {
-          value = deserialize(last);
-        } catch (err) {
-          callback(serviceError(grpc.status.INTERNAL, `response decode failed: ${String(err)}`));
-          return;
-        }
-        callback(null, value);
+        const value = decodeReply(deserialize, last);
+        if (value instanceof ReplyDecodeError) callback(value.error);
+        else callback(null, value);
       },
       onErr: (e) => callback(e),
     });
@@ -279,16 +288,14 @@ export class PortTransport {
     const stream = new EventEmitter() as EventEmitter & { cancel(): void };
     const cancel = this._start(path, serialize, request, options, {
       onMsg: (b) => {
-        let value: Res;
-        try {
-          value = deserialize(b);
-        } catch (err) {
-          // Never let a bad message throw out of the port's message handler.
-          stream.emit('error', serviceError(grpc.status.INTERNAL, `response decode failed: ${String(err)}`));
+        // Never let a bad message throw out of the port's message handler.
+        const value = decodeReply(deserialize, b);
+        if (value instanceof ReplyDecodeError) {
+          stream.emit('error', value.error);
           stream.cancel();
-          return;
+        } else {
+          stream.emit('data', value);
         }
-        stream.emit('data', value);
       },
       onEnd: () => {
         stream.emit('status', { code: grpc.status.OK, details: 'OK', metadata: new grpc.Metadata() });
