@@ -8,9 +8,10 @@
  */
 import type { Clock } from '../common/clock.js';
 import { clip } from '../common/errors.js';
-import { METRIC_NAME, formatLabels, getLabel, labelsFromKey, seriesKey } from '../common/labels.js';
+import { METRIC_NAME, formatLabels, getLabel } from '../common/labels.js';
 import type { TenantLimits } from '../common/limits.js';
 import type { Labels, TenantId } from '../common/types.js';
+import { metricOfIdentityKey, seriesIdentityKey } from './series-key.js';
 import type { Rejections } from './validate.js';
 
 /** Stable codes of series refused by these limits (also discard-metric reasons). */
@@ -40,7 +41,7 @@ export class ActiveRecord {
 }
 
 class TenantActive {
-  /** seriesKey → its record. */
+  /** seriesIdentityKey → its record. */
   readonly series = new Map<string, ActiveRecord>();
   /** metric name → active series of it. */
   readonly perMetric = new Map<string, number>();
@@ -70,8 +71,8 @@ export class ActiveSeriesTracker {
    * series always; a new one only within the target, per-tenant and per-metric limits. Refused
    * series' samples are counted into `rejections` (`sampleCounts[i]` samples for series i).
    * `labels` must be normalised (sorted, no empty values). When `keysOut` is given, it receives
-   * each series' seriesKey (index i for input series i) so later steps need not rebuild them.
-   * `keysIn[i]`, when set, is taken as the seriesKey of series i instead of building it.
+   * each series' seriesIdentityKey (index i for input series i) so later steps need not rebuild
+   * them. `keysIn[i]`, when set, is taken as that key of series i instead of building it.
    * `records`, when given, is read and written per series: a live record on input marks that
    * series written without a lookup; on output it holds the record of every admitted series.
    */
@@ -102,7 +103,7 @@ export class ActiveSeriesTracker {
         keep[i] = 1;
         continue;
       }
-      const key = keysIn?.[i] ?? seriesKey(ls);
+      const key = keysIn?.[i] ?? seriesIdentityKey(ls);
       if (keysOut !== undefined) keysOut[i] = key;
       // Targets are tracked only under a target limit: skip building their keys otherwise.
       const targetKey = limits.targetLimit > 0 ? targetKeyOf(ls) : null;
@@ -171,7 +172,7 @@ export class ActiveSeriesTracker {
       if (record.lastMs >= cutoff) continue;
       record.alive = false;
       t.series.delete(key);
-      const metric = getLabel(labelsFromKey(key), METRIC_NAME);
+      const metric = metricOfIdentityKey(key);
       const n = (t.perMetric.get(metric) ?? 1) - 1;
       if (n <= 0) t.perMetric.delete(metric);
       else t.perMetric.set(metric, n);

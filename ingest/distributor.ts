@@ -10,12 +10,12 @@ import { ErrorKind } from '../common/errors.js';
 import { DEFAULT_LIMITS, type TenantLimits } from '../common/limits.js';
 import type { Labels, MetricMetadata, RejectedSamples, SampleBatch, TenantId, WriteExtras } from '../common/types.js';
 import type { DecodedExemplar } from '../proto/write-request-decoder.js';
-import { seriesKey } from '../common/labels.js';
 import type { StorageClient } from '../storage/client/index.js';
 import { ActiveSeriesTracker } from './active-series.js';
 import { validateExemplars, validateMetadata } from './extras.js';
 import { MAX_RETRY_AFTER_S, RateLimiter, RefusalCode, RequestRefusedError } from './limits.js';
 import { KnownSeries, KnownSeriesCache, type TenantKnownSeries } from './series-cache.js';
+import { seriesIdentityKey } from './series-key.js';
 import { Rejections, filterSampleTimes, keepSeries, validateBatch, type SampleTimeWindow } from './validate.js';
 
 /** What one push achieved. Storage failures are not outcomes: they reject the promise (AppError). */
@@ -152,9 +152,10 @@ export class Distributor {
           continue;
         }
         const labels = batch.series[k] as Labels;
-        const key = seriesKey(labels);
+        const key = seriesIdentityKey(labels);
         const raw = rawIn[i];
-        entries[k] = raw !== undefined ? cache.add(raw, labels, key) : new KnownSeries('', labels, key, cache.epoch);
+        // A sender's canonical label bytes are the key itself: keep one string for both.
+        entries[k] = raw !== undefined ? cache.add(raw, labels, raw === key ? raw : key) : new KnownSeries('', labels, key, cache.epoch);
       }
     }
     const timed = filterSampleTimes(batch, window, rejections);

@@ -4,9 +4,9 @@ import type { Labels, SampleBatch, TenantId, WriteResult } from '../common/types
 import { decodeWriteRequest, labelStringHash } from '../proto/write-request-decoder.js';
 import { encodeWriteRequest } from '../proto/write-request-encoder.js';
 import type { SeriesRefSlot, StorageClient } from '../storage/client/index.js';
-import { seriesKey } from '../common/labels.js';
 import { Distributor, type WriteOutcome } from './distributor.js';
 import { TenantKnownSeries, type KnownSeries } from './series-cache.js';
+import { seriesIdentityKey } from './series-key.js';
 
 interface Recorded {
   tenant: TenantId;
@@ -76,9 +76,9 @@ describe('known-series cache', () => {
       const b = await push(dCache, 't', buf, true);
       expect(b).toEqual(a);
     }
-    // Same writes; with the cache every series also carries its slot, keyed by its seriesKey.
+    // Same writes; with the cache every series also carries its slot, keyed by its identity key.
     expect(withCache.writes.map((w) => ({ ...w, keys: undefined }))).toEqual(plain.writes);
-    for (const w of withCache.writes) expect(w.keys).toEqual(w.series.map((l) => seriesKey(l)));
+    for (const w of withCache.writes) expect(w.keys).toEqual(w.series.map((l) => seriesIdentityKey(l)));
     expect(plain.writes[0]?.series).toEqual([
       ['__name__', 'up', 'instance', 'h:1', 'job', 'a'],
       ['__name__', 'up', 'job', 'b'],

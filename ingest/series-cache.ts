@@ -1,7 +1,7 @@
 /**
  * Per-tenant cache of series that already passed validation, keyed by the raw bytes of their
  * protobuf labels (see RawLabelsLookup in proto/write-request-decoder.ts). A hit hands the decoder
- * the normalised (sorted, empty values dropped) labels and the series key, so a series a sender
+ * the normalised (sorted, empty values dropped) labels and the series' identity key, so a series a sender
  * repeats every scrape is not UTF-8 decoded, validated, sorted and joined again.
  *
  * It never changes behaviour: validation is a pure function of the label bytes and the tenant's
@@ -25,7 +25,7 @@ const HASH_KEY_MASK = 0x3fffffff;
 export const DEFAULT_MAX_KNOWN_SERIES_PER_TENANT = 500_000;
 
 /**
- * A validated series: normalised labels and their seriesKey, plus what later steps learned about
+ * A validated series: normalised labels and their seriesIdentityKey, plus what later steps learned about
  * it, so a repeated series costs one lookup in all of ingest: its active-series record and its
  * storage ref (it is the SeriesRefSlot the storage client keeps the ref in).
  */
@@ -40,6 +40,7 @@ export class KnownSeries implements KnownLabels, SeriesRefSlot {
     /** The raw label bytes as a latin1 string (see RawLabelsLookup); '' for entries not cached. */
     readonly raw: string,
     readonly labels: Labels,
+    /** seriesIdentityKey(labels): the same string as `raw` when the sender wrote the labels canonically. */
     readonly key: string,
     /** Epoch of the tenant cache it was validated in (a hit from an older epoch is not trusted). */
     readonly epoch: number,

@@ -24,12 +24,13 @@ export interface ClientLookupOptions {
 }
 
 /**
- * A caller-held record of one series for writes: its seriesKey and the storage ref last learned
- * for it (`ref` 0 = none; valid only for storage instance `refInstance`). The client reads and
- * updates it instead of looking the key up in its own ref map, so a caller that already found
- * the series (ingest's known-series cache) pays no second lookup.
+ * A caller-held record of one series for writes: the storage ref last learned for it (`ref` 0 =
+ * none; valid only for storage instance `refInstance`). The client reads and updates it instead
+ * of looking the series up in its own ref map, so a caller that already found the series
+ * (ingest's known-series cache) pays no second lookup.
  */
 export interface SeriesRefSlot {
+  /** Key of the series in the client's own ref map; read only for slots the client built (seriesKey). */
   readonly key: string;
   ref: number;
   refInstance: string;
@@ -43,8 +44,8 @@ export interface StorageClient {
   /**
    * Appends a batch (and, in the same call, exemplars and metadata with the tenant's bounds);
    * resolves once accepted samples are durable. Per-sample rejections are in the result.
-   * `slots`, when given, holds one SeriesRefSlot per series of the batch (its key must be
-   * seriesKey(batch.series[i])); the client then keeps that series' ref in the slot.
+   * `slots`, when given, holds one SeriesRefSlot per series of the batch; the client then keeps
+   * that series' ref in the slot.
    */
   write(tenant: TenantId, batch: SampleBatch, signal?: AbortSignal, extras?: WriteExtras, slots?: readonly SeriesRefSlot[]): Promise<WriteResult>;
   /**
