@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../load/generator/workload.js';
 import { BitReader, BitWriter } from './bitstream.js';
+import { ByteArena, MAX_REGION_BYTES } from './byte-arena.js';
 
 /** The bits of a write sequence, one array element per bit: the reference the writer must match. */
 function referenceBytes(writes: readonly (readonly [number, number])[]): Uint8Array {
@@ -45,6 +46,40 @@ describe('BitWriter', () => {
       // finish() hands out the same bytes, whether or not it keeps the buffer.
       expect(Array.from(w.finish())).toEqual(Array.from(expected));
     }
+  });
+
+  it('writes the same bytes from an arena, with many writers sharing its pages', () => {
+    const arena = new ByteArena();
+    const writers: BitWriter[] = [];
+    const plans: [number, number][][] = [];
+    for (let seed = 1; seed <= 60; seed++) {
+      writers.push(new BitWriter(seed % 4 === 0 ? 8 : 40, arena));
+      // A few writers outgrow the largest region and move to an array of their own.
+      plans.push(randomWrites(seed, seed % 20 === 0 ? (MAX_REGION_BYTES * 8) / 12 : 60 + seed * 5));
+    }
+    // Interleaved, so regions are reserved, grown and freed in between each other's writes.
+    const longest = Math.max(...plans.map((p) => p.length));
+    for (let i = 0; i < longest; i++) {
+      plans.forEach((p, k) => {
+        const step = p[i];
+        if (step !== undefined) write(writers[k] as BitWriter, [step]);
+      });
+      if (i === 40) {
+        // Restarting a writer from bytes mid-way must not disturb its neighbours either.
+        const w = writers[5] as BitWriter;
+        const bits = w.bitLength;
+        w.resetFrom(w.bytes(), bits);
+      }
+    }
+    plans.forEach((p, k) => {
+      const masked = p.map(([v, n]) => [n === 0 ? 0 : (v >>> 0) % 2 ** n, n] as const);
+      const expected = Array.from(referenceBytes(masked));
+      const w = writers[k] as BitWriter;
+      expect(Array.from(w.bytes())).toEqual(expected);
+      expect(Array.from(w.finish())).toEqual(expected);
+    });
+    // finish() gave every region back.
+    expect(arena.bytesInUse).toBe(0);
   });
 
   it('finish() keeps a nearly full buffer and copies a mostly empty or small one', () => {

@@ -1,4 +1,5 @@
 import { AppError, ErrorKind } from '../../common/errors.js';
+import { MAX_REGION_BYTES, type ByteArena } from './byte-arena.js';
 
 /** Error code for chunk bytes that cannot be decoded (truncated, bad header, impossible fields). */
 export const CHUNK_CORRUPT = 'chunk-corrupt';
@@ -11,22 +12,39 @@ export function chunkCorrupt(detail: string): AppError {
 /** Typed arrays up to this size live inside V8's heap (no separate buffer) until a view of them is made. */
 const IN_HEAP_BYTES = 64;
 
+/** An empty buffer for released writers. */
+const NO_BYTES = new Uint8Array(0);
+
 /**
- * Appends bits, most significant first, to a growable byte buffer.
+ * Appends bits, most significant first, to a growable byte buffer: an array of its own, or a
+ * region of a ByteArena page (many small writers, such as every series' head chunk, then share
+ * pages instead of each paying for a typed array).
  * Bits gather in a 32-bit accumulator and reach the buffer four bytes at a time: writing a chunk
  * is the hot path of every ingested sample, and a byte-at-a-time loop cost about twice as much.
- * Invariant: `_buf[0, _flushed)` holds the first `8 × _flushed` bits; the low `_accBits` (< 32)
- * bits of `_acc` are the bits after them.
+ * Invariant: `_buf[_base, _base + _flushed)` holds the first `8 × _flushed` bits; the low
+ * `_accBits` (< 32) bits of `_acc` are the bits after them; `_cap` bytes from `_base` are ours.
  */
 export class BitWriter {
   private _buf: Uint8Array;
+  private _base = 0;
+  private _cap: number;
+  /** Page number of our region in `_arena`; -1 when `_buf` is our own array. */
+  private _page = -1;
   private _flushed = 0;
   private _acc = 0;
   private _accBits = 0;
 
-  /** `initialBytes`: expected final size (a good guess saves regrowing the buffer). */
-  constructor(initialBytes = 32) {
-    this._buf = new Uint8Array(Math.max(8, initialBytes));
+  /**
+   * `initialBytes`: expected final size (a good guess saves regrowing the buffer). `arena`: where
+   * to take the buffer from (small buffers only; larger ones still get their own array).
+   */
+  constructor(
+    initialBytes = 32,
+    private readonly _arena: ByteArena | null = null,
+  ) {
+    this._buf = NO_BYTES;
+    this._cap = 0;
+    this._reserve(Math.max(8, initialBytes));
   }
 
   /** Number of bits written so far. */
@@ -46,9 +64,9 @@ export class BitWriter {
   resetFrom(data: Uint8Array, bitLen: number): void {
     const whole = bitLen >>> 3;
     const rem = bitLen & 7;
-    const buf = new Uint8Array(Math.max(32, whole * 2));
-    buf.set(data.subarray(0, whole));
-    this._buf = buf;
+    this.release();
+    this._reserve(Math.max(32, whole * 2));
+    this._buf.set(data.subarray(0, whole), this._base);
     this._flushed = whole;
     this._acc = rem === 0 ? 0 : (data[whole] as number) >>> (8 - rem);
     this._accBits = rem;
@@ -73,7 +91,6 @@ export class BitWriter {
       this._accBits += n;
       return;
     }
-    // Fill the accumulator to 32 bits, store it, keep the remaining `rest` (< 32) bits of v.
     const rest = n - free;
     const word = free === 32 ? v : (this._acc << free) | ((v >>> rest) & ((1 << free) - 1));
     this._store32(word);
@@ -93,7 +110,6 @@ export class BitWriter {
 
   /** Writes a byte-aligned-or-not unsigned LEB128 varint of a non-negative safe integer. */
   writeUvarint(x: number): void {
-    // Division instead of shifts: values may exceed 32 bits.
     while (x >= 0x80) {
       this.writeBits((x % 0x80) | 0x80, 8);
       x = Math.floor(x / 0x80);
@@ -108,28 +124,47 @@ export class BitWriter {
 
   /** A copy of the written bytes (zero-padded last byte). */
   bytes(): Uint8Array {
-    // slice, not set(subarray(…)): a subarray of a small typed array (≤ 64 bytes, which V8 keeps
-    // inside the JS heap) moves its bytes to a separate off-heap buffer, ~200 bytes more per head.
     const len = this.byteLength;
-    if (len > this._buf.length) this._grow(len);
-    const out = this._buf.slice(0, len);
+    const base = this._base;
+    let out: Uint8Array;
+    if (len <= this._cap) {
+      out = this._buf.slice(base, base + len);
+    } else {
+      out = new Uint8Array(len);
+      out.set(this._buf.subarray(base, base + this._flushed));
+    }
     this._tailInto(out);
     return out;
   }
 
   /**
-   * The written bytes, for a writer that is done (no more writes): the buffer itself when its
-   * unused room is small, else a copy, so a finished chunk does not pin much spare memory.
+   * The written bytes, for a writer that is done (no more writes): for a writer with its own
+   * array, that array itself when its unused room is small, else a copy, so a finished chunk does
+   * not pin much spare memory. An arena writer's region goes back to the arena.
    */
   finish(): Uint8Array {
+    if (this._page >= 0) {
+      const out = this.bytes();
+      this.release();
+      return out;
+    }
     const len = this.byteLength;
     if (this._buf.length <= IN_HEAP_BYTES || len + (len >>> 2) < this._buf.length) return this.bytes();
-    if (len > this._buf.length) this._grow(len);
+    if (len > this._cap) this._grow(len);
     this._tailInto(this._buf);
     return this._buf.subarray(0, len);
   }
 
-  /** Writes the accumulator's bits, left-aligned and zero-padded, after the flushed bytes of `out`. */
+  /** Gives an arena region back (the writer holds no bytes afterwards); a no-op for own arrays. */
+  release(): void {
+    if (this._page >= 0) (this._arena as ByteArena).free(this._page, this._base, this._cap);
+    this._buf = NO_BYTES;
+    this._page = -1;
+    this._base = 0;
+    this._cap = 0;
+  }
+
+  /** Writes the accumulator's bits, left-aligned and zero-padded, after the first `_flushed` bytes of `out` (a whole-chunk copy). */
   private _tailInto(out: Uint8Array): void {
     const n = this._accBits;
     if (n === 0) return;
@@ -140,21 +175,43 @@ export class BitWriter {
 
   private _store32(word: number): void {
     const at = this._flushed;
-    if (at + 4 > this._buf.length) this._grow(at + 4);
+    if (at + 4 > this._cap) this._grow(at + 4);
     const buf = this._buf;
-    buf[at] = word >>> 24;
-    buf[at + 1] = (word >>> 16) & 0xff;
-    buf[at + 2] = (word >>> 8) & 0xff;
-    buf[at + 3] = word & 0xff;
+    const p = this._base + at;
+    buf[p] = word >>> 24;
+    buf[p + 1] = (word >>> 16) & 0xff;
+    buf[p + 2] = (word >>> 8) & 0xff;
+    buf[p + 3] = word & 0xff;
     this._flushed = at + 4;
   }
 
+  /** Takes a fresh buffer of at least `bytes` (contents undefined; the caller copies what it keeps). */
+  private _reserve(bytes: number): void {
+    const arena = this._arena;
+    if (arena !== null && bytes <= MAX_REGION_BYTES) {
+      this._cap = arena.alloc(bytes);
+      this._page = arena.allocPage;
+      this._base = arena.allocOffset;
+      this._buf = arena.pages[this._page] as Uint8Array;
+    } else {
+      this._buf = new Uint8Array(bytes);
+      this._cap = bytes;
+      this._page = -1;
+      this._base = 0;
+    }
+  }
+
   private _grow(minBytes: number): void {
-    let cap = this._buf.length * 2;
+    let cap = Math.max(8, this._cap * 2);
     while (cap < minBytes) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this._buf);
-    this._buf = next;
+    const old = this._buf;
+    const oldBase = this._base;
+    const oldPage = this._page;
+    const oldCap = this._cap;
+    this._reserve(cap);
+    if (oldPage < 0 && this._page < 0) this._buf.set(old);
+    else this._buf.set(old.subarray(oldBase, oldBase + this._flushed), this._base);
+    if (oldPage >= 0) (this._arena as ByteArena).free(oldPage, oldBase, oldCap);
   }
 }
 

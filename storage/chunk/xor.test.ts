@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, InvariantError } from '../../common/errors.js';
 import { wordsOf } from '../../common/types.js';
+import { ByteArena } from './byte-arena.js';
 import { decodeXorChunk, decodeXorChunkRange, xorChunkSampleCount, XorEncoder, XorIterator } from './xor.js';
 import { vals } from '../../test/helpers/chunks.js';
 
@@ -136,6 +137,29 @@ describe('XorEncoder.resume', () => {
       for (let i = split; i < ts.length; i++) enc.append(ts[i] as number, w, i);
       expect(enc.bytes()).toEqual(full);
     }
+  });
+
+  it('encodes the same chunks from a shared arena, interleaved, and resumes into it', () => {
+    const arena = new ByteArena();
+    const series = cases.filter((c) => c.ts.length > 0);
+    const encs = series.map((_, k) => new XorEncoder(k % 2 === 0 ? 8 : 64, arena));
+    const longest = Math.max(...series.map((c) => c.ts.length));
+    for (let i = 0; i < longest; i++) {
+      series.forEach((c, k) => {
+        if (i < c.ts.length) (encs[k] as XorEncoder).append(c.ts[i] as number, wordsOf(c.vs), i);
+      });
+    }
+    series.forEach((c, k) => {
+      const full = encode(c.ts, c.vs);
+      expect((encs[k] as XorEncoder).bytes()).toEqual(full);
+      // Resumed into the arena half-way, the rest appended: the same chunk again.
+      const half = c.ts.length >> 1;
+      const resumed = XorEncoder.resume(encode(c.ts.slice(0, half), c.vs.slice(0, half)), arena);
+      for (let i = half; i < c.ts.length; i++) resumed.append(c.ts[i] as number, wordsOf(c.vs), i);
+      expect(resumed.finish()).toEqual(full);
+      expect((encs[k] as XorEncoder).finish()).toEqual(full);
+    });
+    expect(arena.bytesInUse).toBe(0);
   });
 
   it('resumed state rejects non-increasing timestamps', () => {

@@ -34,6 +34,7 @@
  * staleness marker, ±Inf and −0 are preserved bit-exact.
  */
 import { InvariantError } from '../../common/errors.js';
+import type { ByteArena } from './byte-arena.js';
 import { BitReader, BitWriter, PaddedBits, chunkCorrupt, peek32, peekHi, peekLo, shl64Hi, shl64Lo } from './bitstream.js';
 
 /** Most samples one chunk can hold (the header is a uint16). */
@@ -66,10 +67,11 @@ export class XorEncoder extends BitWriter {
 
   /**
    * Starts an empty chunk. `expectedBytes`: the likely final size (e.g. the previous chunk's of
-   * the same series), so the buffer is allocated once instead of doubling its way up.
+   * the same series), so the buffer is allocated once instead of doubling its way up. `arena`:
+   * where the buffer comes from (see BitWriter); the caller then releases it (finish or release).
    */
-  constructor(expectedBytes = 32) {
-    super(expectedBytes);
+  constructor(expectedBytes = 32, arena: ByteArena | null = null) {
+    super(expectedBytes, arena);
     this.writeBits(0, 16); // header placeholder, filled in by bytes() / finish()
   }
 
@@ -154,13 +156,14 @@ export class XorEncoder extends BitWriter {
    * An encoder that continues appending to an existing chunk (`data` is copied, not kept).
    * Throws `chunk-corrupt` if `data` does not decode.
    */
-  static resume(data: Uint8Array): XorEncoder {
-    const enc = new XorEncoder();
+  static resume(data: Uint8Array, arena: ByteArena | null = null): XorEncoder {
     const it = new XorIterator();
     it.reset(data);
     while (it.next()) {
       /* decode to the end to recover the encoder state */
     }
+    // Made only once `data` decoded: a throw above leaves no arena region behind.
+    const enc = new XorEncoder(32, arena);
     if (it.count === 0) return enc;
     enc._count = it.count;
     enc._minT = it.firstT;

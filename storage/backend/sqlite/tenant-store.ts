@@ -5,6 +5,7 @@ import { compareLabels, formatLabels } from '../../../common/labels.js';
 import type { CompiledMatcher } from '../../../common/matchers.js';
 import { type Labels, type RejectedSamples, type SampleBatch, type WriteResult, wordsOf } from '../../../common/types.js';
 import { COMPACT_MAX_SAMPLES, compactChunkSampleCount, decodeCompactChunk, encodeCompactChunk } from '../../chunk/compact.js';
+import { ByteArena } from '../../chunk/byte-arena.js';
 import { XorEncoder, decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
 import { SeriesIndex } from '../series-index.js';
@@ -230,6 +231,8 @@ export class TenantStore {
   private readonly _pageSize: number;
   /** labelsHash → series with that hash (chained through `nextSameHash`). */
   private readonly _byLabels = new Map<number, MemSeries>();
+  /** Where the series' head chunks keep their bytes (a typed array per head would cost more than most heads hold). */
+  private readonly _heads = new ByteArena();
   /** Series by id (ids are dense, starting at 1; dropped series leave holes). */
   private readonly _byId: (MemSeries | undefined)[] = [];
   private readonly _index = new SeriesIndex();
@@ -807,10 +810,10 @@ export class TenantStore {
       ms.cutLastLo = ms.lastLo;
       ms.cutLastHi = ms.lastHi;
       // The next chunk of a series is usually about as big as its last one.
-      head = new XorEncoder(data.length + (data.length >>> 3) + 8);
+      head = new XorEncoder(data.length + (data.length >>> 3) + 8, this._heads);
       ms.head = head;
     } else if (head === null) {
-      head = new XorEncoder();
+      head = new XorEncoder(32, this._heads);
       ms.head = head;
     }
     head.append(t, words, k);
@@ -951,14 +954,17 @@ export class TenantStore {
   private _restoreXorHead(ms: MemSeries, data: Buffer): void {
     let enc: XorEncoder;
     try {
-      enc = XorEncoder.resume(data);
+      enc = XorEncoder.resume(data, this._heads);
     } catch {
       this._stats.corruptHeads++;
       return;
     }
     // A chunk reaching the snapshot's first sample contains the whole snapshot (heads are only
     // ever cut into chunks), so the snapshot is stale (only possible in version 1 files).
-    if (enc.count === 0 || ms.lastT >= enc.minTimeMs) return;
+    if (enc.count === 0 || ms.lastT >= enc.minTimeMs) {
+      enc.release();
+      return;
+    }
     ms.head = enc;
     if (enc.minTimeMs < ms.minT) ms.minT = enc.minTimeMs;
     ms.lastT = enc.maxTimeMs;
@@ -1137,6 +1143,8 @@ export class TenantStore {
       const ms = list[k] as MemSeries;
       ids[k] = ms.id;
       this._forgetLabels(ms);
+      ms.head?.release();
+      ms.head = null;
     }
     ids.sort();
     this._index.remove(
