@@ -169,6 +169,43 @@ describe('sample rules', () => {
   });
 });
 
+describe('value words with the top bit set', () => {
+  // -0.1 and a NaN with a payload: both words ≥ 2^31, kept as int32 in memory, uint32 in the file.
+  const NEG: readonly [number, number] = [0xbfb99999, 0x9999999a];
+  const PAYLOAD: readonly [number, number] = [0xfff80000, 0x80000001];
+  const flipped = (v: readonly [number, number]): readonly [number, number] => [v[0], (v[1] ^ 1) >>> 0];
+  const A = L({ __name__: 'w', s: 'a' });
+  const B = L({ __name__: 'w', s: 'b' });
+
+  async function judge(b: SqliteBackend): Promise<void> {
+    expect(await b.append('t', batch([A, [3], [NEG]], [B, [2], [PAYLOAD]]))).toEqual({ samplesWritten: 2, rejected: [] });
+    const dup = await b.append('t', batch([A, [3], [flipped(NEG)]], [B, [2], [flipped(PAYLOAD)]]));
+    expect(dup.rejected.map((r) => [r.code, r.count])).toEqual([['sample-duplicate-timestamp', 2]]);
+    const newest = await b.select('t', [m(MatchType.EQ, '__name__', 'w')], 1, 10, { newestOnly: true });
+    expect(newest.map((x) => decode(x))).toEqual([
+      { ts: [3], words: wordsFor([NEG]) },
+      { ts: [2], words: wordsFor([PAYLOAD]) },
+    ]);
+  }
+
+  it('are judged and restored exactly, and stored unsigned', async () => {
+    const dir = tempDir();
+    const b = openBackend(dir, { samplesPerChunk: 2 });
+    await b.append('t', batch([A, [1, 2, 3], [NEG, NEG, NEG]], [B, [1, 2], [PAYLOAD, PAYLOAD]]));
+    await judge(b);
+    await b.flush();
+    await judge(b);
+    await b.close();
+    const db = new Database(join(dir, 'tenants', 't.db'), { readonly: true });
+    const words = db.prepare('SELECT last_lo, last_hi FROM head WHERE last_lo IS NOT NULL').raw().all() as number[][];
+    db.close();
+    expect(words).toContainEqual([NEG[1], NEG[0]]);
+    for (const w of words.flat()) expect(w).toBeGreaterThanOrEqual(0);
+    const b2 = openBackend(dir, { samplesPerChunk: 2 });
+    await judge(b2);
+  });
+});
+
 describe('matchers and lookups', () => {
   const series: Labels[] = [
     L({ __name__: 'up', job: 'a', instance: '1' }),

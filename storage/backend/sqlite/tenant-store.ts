@@ -36,6 +36,8 @@ export const CODE_INVALID_TIMESTAMP = 'sample-timestamp-invalid';
  */
 class MemSeries {
   head: XorEncoder | null = null;
+  // Value words are kept as int32 (`word | 0`): a uint32 word ≥ 2^31 in a field would make V8
+  // box that field in every series (16 bytes each); SQLite gets them back as uint32 (`>>> 0`).
   /** First sample time over chunks and head (Infinity: none). */
   minT = Infinity;
   lastT = -Infinity;
@@ -57,7 +59,8 @@ class MemSeries {
   pT = -Infinity;
   pLo = 0;
   pHi = 0;
-  unflushed: EncodedChunk[] = [];
+  /** NO_CHUNKS (shared, frozen) until a chunk is cut: most series have none most of the time. */
+  unflushed: EncodedChunk[] = NO_CHUNKS;
   /** State row is stale: head or chunks changed since it was written (listed in the store's dirty list). */
   dirty = false;
   /** Next series whose labels hash the same (see TenantStore._byLabels; almost always null). */
@@ -69,6 +72,9 @@ class MemSeries {
     public labels: Labels,
   ) {}
 }
+
+/** The empty `unflushed` list of every series without cut chunks (frozen: a push would be a bug). */
+const NO_CHUNKS: EncodedChunk[] = Object.freeze([]) as unknown as EncodedChunk[];
 
 /**
  * 30-bit FNV-1a of a label set (a small integer in V8, so a cheap Map key). Series are found by
@@ -354,6 +360,7 @@ export class TenantStore {
       const tally = new Tally();
       const { sampleStart, tsMs } = batch;
       const words = wordsOf(batch.values);
+      const signedWords = new Int32Array(words.buffer, words.byteOffset, words.length);
       this._ensureScratch(acc + tsMs.length);
       const accT = this._accT;
       const accW = this._accW;
@@ -378,8 +385,8 @@ export class TenantStore {
         }
         for (let i = start; i < end; i++) {
           const t = tsMs[i] as number;
-          const lo = words[2 * i] as number;
-          const hi = words[2 * i + 1] as number;
+          const lo = signedWords[2 * i] as number;
+          const hi = signedWords[2 * i + 1] as number;
           if (!Number.isSafeInteger(t)) {
             if (tally.invalid++ === 0) {
               tally.invalidExample = `timestamp ${t} is not an integer number of milliseconds for series ${clip(formatLabels(labels))} [err-${CODE_INVALID_TIMESTAMP}]`;
@@ -806,7 +813,7 @@ export class TenantStore {
       // Cut only when a sample needs the room, as Prometheus does: until then the newest full
       // chunk stays the head, in memory, so reads of the latest minutes never need a table row.
       const data = head.finish();
-      ms.unflushed.push({ minTimeMs: head.minTimeMs, maxTimeMs: head.maxTimeMs, encoding: ChunkEncoding.XOR, data });
+      this._addCutChunk(ms, { minTimeMs: head.minTimeMs, maxTimeMs: head.maxTimeMs, encoding: ChunkEncoding.XOR, data });
       ms.cutLastLo = ms.lastLo;
       ms.cutLastHi = ms.lastHi;
       // The next chunk of a series is usually about as big as its last one.
@@ -819,10 +826,15 @@ export class TenantStore {
     head.append(t, words, k);
     if (ms.minT === Infinity) ms.minT = t;
     ms.lastT = t;
-    ms.lastLo = words[2 * k] as number;
-    ms.lastHi = words[2 * k + 1] as number;
+    ms.lastLo = (words[2 * k] as number) | 0;
+    ms.lastHi = (words[2 * k + 1] as number) | 0;
     ms.lastWalId = walId;
     this._markDirty(ms);
+  }
+
+  private _addCutChunk(ms: MemSeries, chunk: EncodedChunk): void {
+    if (ms.unflushed === NO_CHUNKS) ms.unflushed = [chunk];
+    else ms.unflushed.push(chunk);
   }
 
   private _markDirty(ms: MemSeries): void {
@@ -862,7 +874,7 @@ export class TenantStore {
       hi = ms.cutLastHi;
     }
     const hasChunks = pMax !== -Infinity;
-    this._st.upsertState.run(ms.id, this._headSnapshot(ms.head), hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo : null, hasChunks ? hi : null, this._headEncoding);
+    this._st.upsertState.run(ms.id, this._headSnapshot(ms.head), hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo >>> 0 : null, hasChunks ? hi >>> 0 : null, this._headEncoding);
   }
 
   /** Most samples in one `chunks` row. */
@@ -939,9 +951,9 @@ export class TenantStore {
     // A chunk reaching the snapshot's first sample already holds all of it.
     if (n === 0 || ms.lastT >= (ts[0] as number)) return;
     const words = wordsOf(this._sealValues);
-    ms.unflushed.push({ minTimeMs: ts[0] as number, maxTimeMs: ts[n - 1] as number, encoding: ChunkEncoding.COMPACT, data });
-    ms.cutLastLo = words[2 * n - 2] as number;
-    ms.cutLastHi = words[2 * n - 1] as number;
+    this._addCutChunk(ms, { minTimeMs: ts[0] as number, maxTimeMs: ts[n - 1] as number, encoding: ChunkEncoding.COMPACT, data });
+    ms.cutLastLo = (words[2 * n - 2] as number) | 0;
+    ms.cutLastHi = (words[2 * n - 1] as number) | 0;
     if ((ts[0] as number) < ms.minT) ms.minT = ts[0] as number;
     ms.lastT = ts[n - 1] as number;
     ms.lastLo = ms.cutLastLo;
@@ -968,8 +980,8 @@ export class TenantStore {
     ms.head = enc;
     if (enc.minTimeMs < ms.minT) ms.minT = enc.minTimeMs;
     ms.lastT = enc.maxTimeMs;
-    ms.lastLo = enc.lastValueLo;
-    ms.lastHi = enc.lastValueHi;
+    ms.lastLo = enc.lastValueLo | 0;
+    ms.lastHi = enc.lastValueHi | 0;
   }
 
   /** Grows the seal scratch to hold `n` samples (contents not kept). */
@@ -988,7 +1000,7 @@ export class TenantStore {
       ms.persistedMaxT = (ms.unflushed[n - 1] as EncodedChunk).maxTimeMs;
       ms.persistedLastLo = ms.cutLastLo;
       ms.persistedLastHi = ms.cutLastHi;
-      ms.unflushed = [];
+      ms.unflushed = NO_CHUNKS;
       this._stats.chunksFlushed += n;
     }
     ms.dirty = false;
@@ -1112,8 +1124,8 @@ export class TenantStore {
               this._headSnapshot(head),
               hasChunks ? pMin : null,
               hasChunks ? ms.persistedMaxT : null,
-              hasChunks ? ms.persistedLastLo : null,
-              hasChunks ? ms.persistedLastHi : null,
+              hasChunks ? ms.persistedLastLo >>> 0 : null,
+              hasChunks ? ms.persistedLastHi >>> 0 : null,
               this._headEncoding,
             );
             changed.push(ms);
@@ -1218,8 +1230,8 @@ export class TenantStore {
       if (!legacy && cMax !== null) {
         ms.persistedMinT = cMin ?? cMax;
         ms.persistedMaxT = cMax;
-        ms.persistedLastLo = lo ?? 0;
-        ms.persistedLastHi = hi ?? 0;
+        ms.persistedLastLo = (lo ?? 0) | 0;
+        ms.persistedLastHi = (hi ?? 0) | 0;
         ms.minT = ms.persistedMinT;
         ms.lastT = cMax;
         ms.lastLo = ms.persistedLastLo;
@@ -1314,8 +1326,8 @@ export class TenantStore {
       const words = wordsOf(values);
       ms.persistedMinT = st.firstChunkMinT.get(ms.id, ms.id) ?? maxT;
       ms.persistedMaxT = maxT;
-      ms.persistedLastLo = count > 0 ? (words[2 * count - 2] as number) : 0;
-      ms.persistedLastHi = count > 0 ? (words[2 * count - 1] as number) : 0;
+      ms.persistedLastLo = count > 0 ? (words[2 * count - 2] as number) | 0 : 0;
+      ms.persistedLastHi = count > 0 ? (words[2 * count - 1] as number) | 0 : 0;
       ms.minT = ms.persistedMinT;
       ms.lastT = maxT;
       ms.lastLo = ms.persistedLastLo;
