@@ -624,7 +624,10 @@ export class TenantStore {
       const chunks: EncodedChunk[] = persisted[i] ?? [];
       // Cut chunks are never modified (a flush replaces the list), so they are handed out as they
       // are; only the head, which later appends change, is copied.
-      for (const c of ms.unflushed) {
+      // Indexed: for-of over the frozen NO_CHUNKS takes V8's slow iterator path (~5x per series).
+      const cut = ms.unflushed;
+      for (let k = 0; k < cut.length; k++) {
+        const c = cut[k] as EncodedChunk;
         if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) chunks.push(c);
       }
       const h = ms.head;
