@@ -41,6 +41,22 @@ export interface SelectHints {
    * evaluated at a single time. Storage may return just that sample per series.
    */
   readonly newestOnly?: boolean;
+  /**
+   * Where the client decodes the samples (a query's lease on pooled buffers, see
+   * storage/client/sample-buffers.ts); not sent to storage. Absent: fresh arrays.
+   */
+  readonly buffers?: SampleBufferLease;
+}
+
+/** Hands out buffers for decoded samples that stay valid until the lease's owner releases it. */
+export interface SampleBufferLease {
+  /** Timestamp and value arrays of at least `samples` elements each. */
+  take(samples: number): { readonly ts: Float64Array; readonly values: Float64Array };
+  /**
+   * Marks a decoder that may still write into taken buffers asynchronously (a Select stream);
+   * the buffers are not reused before every such decoder called the returned `done`.
+   */
+  hold(): () => void;
 }
 
 /** Samples of one series over a time range, ascending by time, timestamps unique. */

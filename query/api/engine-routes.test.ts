@@ -56,6 +56,22 @@ describe('query API with the real engine', () => {
     expect(await body(url)).toEqual({ status, body: want });
   });
 
+  it('answers concurrent queries exactly as one at a time (pooled sample buffers are not shared)', async () => {
+    const urls = [
+      '/api/v1/query_range?query=up%7Binstance%3D%22a%22%7D&start=0&end=120&step=15',
+      '/api/v1/query_range?query=up%7Binstance%3D%22b%22%7D&start=0&end=120&step=15',
+      '/api/v1/query?query=up%5B2m%5D&time=120',
+      '/api/v1/query_range?query=sum%20by%20(job)%20(up)&start=0&end=120&step=5',
+    ];
+    const alone: string[] = [];
+    for (const u of urls) alone.push((await body(u)).body);
+    for (let round = 0; round < 5; round++) {
+      const together = await Promise.all(urls.flatMap((u) => [body(u), body(u)]));
+      expect(together.map((r) => r.body)).toEqual(urls.flatMap((_, i) => [alone[i], alone[i]]));
+    }
+    expect(alone[1]).toContain('"values":[[0,"0"]');
+  });
+
   it('reports a parse error as an invalid query parameter', async () => {
     const res = await app.inject('/api/v1/query?query=sum(');
     expect(res.statusCode).toBe(400);

@@ -11,8 +11,8 @@ import { AppError, ErrorKind, badData, clip, toAppError, toPromErrorType } from 
 import { formatDurationMs } from '../../common/duration.js';
 import { Overrides, type TenantLimits } from '../../common/limits.js';
 import { requestTenants } from '../../common/tenant.js';
-import type { Exemplar, Matcher, MetricMetadata, TenantId } from '../../common/types.js';
-import type { StorageClient } from '../../storage/client/index.js';
+import type { Exemplar, Matcher, MetricMetadata, SampleBufferLease, TenantId } from '../../common/types.js';
+import { PooledSampleBuffers, type StorageClient } from '../../storage/client/index.js';
 import { LimitedQueryable, federatedQueryable, type Queryable } from '../queryable.js';
 import type { Expr } from '../promql/ast.js';
 import { parseExpr } from '../promql/parser.js';
@@ -47,6 +47,8 @@ export interface QueryEngineOptions {
   signal?: AbortSignal;
   /** Overrides the engine's lookback delta, ms. */
   lookbackDeltaMs?: number;
+  /** Where to decode samples; released by the route once the response is serialised. */
+  buffers?: SampleBufferLease;
 }
 
 /**
@@ -248,8 +250,14 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
         const timeMs = timeParam(params, 'time', now());
         const opts = queryOptions(params);
         const query = params.get('query') ?? '';
-        const result = await runQuery(ctx, 'query', query, opts.timeoutMs, (q, s) => engine.instantQuery(q, query, timeMs, engineOptions(s, opts.lookbackDeltaMs)));
-        return queryResponse(result, limit);
+        const buffers = new PooledSampleBuffers();
+        try {
+          const result = await runQuery(ctx, 'query', query, opts.timeoutMs, (q, s) => engine.instantQuery(q, query, timeMs, engineOptions(s, opts.lookbackDeltaMs, buffers)));
+          return queryResponse(result, limit);
+        } finally {
+          // The response is serialised: nothing refers to the decoded samples any more.
+          buffers.release();
+        }
       });
 
       route(ANY_METHOD, '/query_range', async (ctx) => {
@@ -264,10 +272,15 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
         }
         const opts = queryOptions(params);
         const query = params.get('query') ?? '';
-        const result = await runQuery(ctx, 'query_range', query, opts.timeoutMs, (q, s) =>
-          engine.rangeQuery(q, query, startMs, endMs, stepMs, engineOptions(s, opts.lookbackDeltaMs)),
-        );
-        return queryResponse(result, limit);
+        const buffers = new PooledSampleBuffers();
+        try {
+          const result = await runQuery(ctx, 'query_range', query, opts.timeoutMs, (q, s) =>
+            engine.rangeQuery(q, query, startMs, endMs, stepMs, engineOptions(s, opts.lookbackDeltaMs, buffers)),
+          );
+          return queryResponse(result, limit);
+        } finally {
+          buffers.release();
+        }
       });
 
       route(ANY_METHOD, '/series', async ({ params, tenants, signal }) => {
@@ -369,9 +382,9 @@ function queryOptions(params: RequestParams): ParsedQueryOptions {
   return { timeoutMs, lookbackDeltaMs };
 }
 
-function engineOptions(signal: AbortSignal, lookbackDeltaMs: number | undefined): QueryEngineOptions {
+function engineOptions(signal: AbortSignal, lookbackDeltaMs: number | undefined, buffers: PooledSampleBuffers): QueryEngineOptions {
   // lookback_delta=0 (or negative) means "engine default", as in Prometheus.
-  return lookbackDeltaMs !== undefined && lookbackDeltaMs > 0 ? { signal, lookbackDeltaMs } : { signal };
+  return lookbackDeltaMs !== undefined && lookbackDeltaMs > 0 ? { signal, lookbackDeltaMs, buffers } : { signal, buffers };
 }
 
 /**

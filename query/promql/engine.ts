@@ -5,7 +5,7 @@
  */
 import { AppError, ErrorKind, badData, toAppError } from '../../common/errors.js';
 import { compareLabels, seriesKey } from '../../common/labels.js';
-import type { SeriesSamples } from '../../common/types.js';
+import type { SampleBufferLease, SelectHints, SeriesSamples } from '../../common/types.js';
 import type { Queryable } from '../queryable.js';
 import type { Expr, VectorSelector } from './ast.js';
 import { SUPPORTED_AGGREGATIONS } from './aggregations.js';
@@ -34,6 +34,11 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** Overrides EngineOptions.lookbackDeltaMs for this query when > 0. */
   lookbackDeltaMs?: number;
+  /**
+   * Buffers to decode the query's samples into (SelectHints.buffers). The caller releases them
+   * only after it is done with the result, which may hold views of those samples.
+   */
+  buffers?: SampleBufferLease;
 }
 
 /** How often (in checkpoint calls) the deadline and the signal are looked at. */
@@ -178,7 +183,9 @@ export class Engine {
       const data = ctx.data as Map<VectorSelector, readonly SeriesSamples[]>;
       let loaded: SeriesSamples[][];
       try {
-        loaded = await Promise.all(ranges.map((r) => q.select(r.node.matchers, r.startMs, r.endMs, controller.signal, { newestOnly: r.newestOnly })));
+        const buffers = opts?.buffers;
+        const hints = (r: { newestOnly: boolean }): SelectHints => (buffers === undefined ? { newestOnly: r.newestOnly } : { newestOnly: r.newestOnly, buffers });
+        loaded = await Promise.all(ranges.map((r) => q.select(r.node.matchers, r.startMs, r.endMs, controller.signal, hints(r))));
       } catch (err) {
         if (controller.signal.aborted) throw lifecycleError();
         throw toAppError(err);

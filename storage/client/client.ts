@@ -14,6 +14,7 @@ import type {
   MetadataQuery,
   MetricMetadata,
   SampleBatch,
+  SampleBufferLease,
   SelectHints,
   SeriesSamples,
   StorageStats,
@@ -186,13 +187,15 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
    * Collects one Select stream, decoding each message as it arrives (so decoding overlaps the
    * storage side's work). Rejects with a retryable `unavailable` only when no data arrived.
    */
-  function selectOnce(req: SelectRequestMsg, deadline: Date, signal: AbortSignal | undefined): Promise<SeriesSamples[]> {
+  function selectOnce(req: SelectRequestMsg, deadline: Date, signal: AbortSignal | undefined, buffers: SampleBufferLease | undefined): Promise<SeriesSamples[]> {
     return new Promise<SeriesSamples[]>((resolve, reject) => {
       if (signal?.aborted === true) {
         reject(canceledError());
         return;
       }
-      const decoder = new SelectedSeriesDecoder(req.startMs, req.endMs);
+      const decoder = new SelectedSeriesDecoder(req.startMs, req.endMs, buffers);
+      // Until finish, stream data may still be decoded into the lease's buffers.
+      const unhold = buffers?.hold();
       const strings = new LabelStringCache();
       const out = decoder.out;
       let settled = false;
@@ -200,6 +203,7 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
       const finish = (err: AppError | null): void => {
         if (settled) return;
         settled = true;
+        unhold?.();
         if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
         if (err === null) resolve(out);
         else reject(err);
@@ -307,7 +311,7 @@ export function createGrpcStorageClient(opts: GrpcStorageClientOptions): Storage
     async select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal, hints?: SelectHints): Promise<SeriesSamples[]> {
       const req = { tenant, matchers: toMatcherMsgs(matchers), startMs, endMs, newestOnly: hints?.newestOnly === true };
       const deadline = deadlineIn(opts.timeoutMs);
-      return withRetry(() => selectOnce(req, deadline, signal), signal);
+      return withRetry(() => selectOnce(req, deadline, signal, hints?.buffers), signal);
     },
 
     async labelNames(tenant: TenantId, matchers: readonly Matcher[], o: ClientLookupOptions): Promise<string[]> {

@@ -3,7 +3,7 @@
  * range-trimmed samples: one Float64Array pair per series, values bit-exact.
  */
 import { AppError, ErrorKind } from '../../common/errors.js';
-import type { Labels, SeriesSamples, TimeMs } from '../../common/types.js';
+import type { Labels, SampleBufferLease, SeriesSamples, TimeMs } from '../../common/types.js';
 import { ChunkEncoding } from '../backend/backend.js';
 import { decodeRawChunk, rawChunkSampleCount } from '../chunk/raw.js';
 import { compactChunkSampleCount, decodeCompactChunk } from '../chunk/compact.js';
@@ -104,19 +104,21 @@ const MAX_SLAB = 65_536;
 /**
  * Decodes selected series incrementally (batch by batch as a Select stream delivers them) into
  * trimmed SeriesSamples. Samples of many series share one slab pair of Float64Arrays, each series a
- * view, so a select of thousands of series allocates a few buffers instead of two per series.
+ * view, so a select of thousands of series allocates a few buffers instead of two per series. With
+ * a lease (SelectHints.buffers) the slabs are the lease's pooled buffers instead of new arrays.
  */
 export class SelectedSeriesDecoder {
   /** Decoded series, in the order they were added; series without samples in range are dropped. */
   readonly out: SeriesSamples[] = [];
-  private _ts = new Float64Array(0);
-  private _vs = new Float64Array(0);
+  private _ts: Float64Array = new Float64Array(0);
+  private _vs: Float64Array = new Float64Array(0);
   private _used = 0;
   private _nextSlab = MIN_SLAB;
 
   constructor(
     private readonly _startMs: TimeMs,
     private readonly _endMs: TimeMs,
+    private readonly _buffers?: SampleBufferLease,
   ) {}
 
   /** Decodes and appends `series`. Throws an internal AppError for an unknown encoding or a corrupt chunk. */
@@ -129,10 +131,16 @@ export class SelectedSeriesDecoder {
       for (let i = 0; i < chunks.length; i++) total += sampleCount(chunks[i] as DecodableChunk);
       if (total === 0) continue;
       if (this._ts.length - this._used < total) {
-        const size = Math.max(total, this._nextSlab);
-        this._nextSlab = Math.min(MAX_SLAB, this._nextSlab * 2);
-        this._ts = new Float64Array(size);
-        this._vs = new Float64Array(size);
+        if (this._buffers !== undefined) {
+          const b = this._buffers.take(total);
+          this._ts = b.ts;
+          this._vs = b.values;
+        } else {
+          const size = Math.max(total, this._nextSlab);
+          this._nextSlab = Math.min(MAX_SLAB, this._nextSlab * 2);
+          this._ts = new Float64Array(size);
+          this._vs = new Float64Array(size);
+        }
         this._used = 0;
       }
       const ts = this._ts;
@@ -154,8 +162,8 @@ export class SelectedSeriesDecoder {
  * buffers owned by the result (shared between its series, never with the input).
  * Throws an internal AppError for an unknown encoding or a corrupt chunk.
  */
-export function decodeSelectedSeries(series: readonly DecodableSeries[], startMs: TimeMs, endMs: TimeMs): SeriesSamples[] {
-  const d = new SelectedSeriesDecoder(startMs, endMs);
+export function decodeSelectedSeries(series: readonly DecodableSeries[], startMs: TimeMs, endMs: TimeMs, buffers?: SampleBufferLease): SeriesSamples[] {
+  const d = new SelectedSeriesDecoder(startMs, endMs, buffers);
   d.add(series);
   return d.out;
 }

@@ -6,3 +6,4 @@
 export type { SeriesRefSlot, StorageClient } from './storage-client.js';
 export { createGrpcStorageClient, type GrpcStorageClientOptions } from './client.js';
 export { registerStorageMetrics } from './metrics.js';
+export { PooledSampleBuffers } from './sample-buffers.js';

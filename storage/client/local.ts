@@ -71,7 +71,7 @@ export function createLocalStorageClient(backend: Backend): StorageClient {
       return call(signal, () => backend.flush());
     },
     select(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, signal?: AbortSignal, hints?: SelectHints): Promise<SeriesSamples[]> {
-      return call(signal, async () => decodeSelectedSeries(await backend.select(tenant, matchers, startMs, endMs, hints), startMs, endMs));
+      return call(signal, async () => decodeSelectedSeries(await backend.select(tenant, matchers, startMs, endMs, hints), startMs, endMs, hints?.buffers));
     },
     labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: ClientLookupOptions): Promise<string[]> {
       return call(opts.signal, () => backend.labelNames(tenant, matchers, opts));
