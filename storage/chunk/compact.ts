@@ -911,14 +911,35 @@ function readXor(r: Reader, words: Uint32Array, o: number, n: number): void {
     pos += 6;
     if (W + T > 64) throw chunkCorrupt(`xor block width ${W} + ${T} exceeds 64 bits`);
     if (pos + (e - s) * W > limit) throw chunkCorrupt('unexpected end of data');
-    for (let i = s; i < e; i++) {
-      const mh = peekHi(dv, pos, W);
-      const ml = peekLo(dv, pos, W);
-      pos += W;
-      vh = (vh ^ shl64Hi(mh, ml, T)) >>> 0;
-      vl = (vl ^ shl64Lo(ml, T)) >>> 0;
-      words[2 * i] = vl;
-      words[2 * i + 1] = vh;
+    if (T === 0 && W <= 32) {
+      // No shared trailing zeros and at most 32 significant bits (close values): one read, low word only.
+      const sh = 32 - W;
+      for (let i = s; i < e; i++) {
+        vl = (vl ^ (peek32(dv, pos) >>> sh)) >>> 0;
+        pos += W;
+        words[2 * i] = vl;
+        words[2 * i + 1] = vh;
+      }
+    } else if (T === 0) {
+      // Noisy values: both words, no shift (the common case for gauges with full-precision values).
+      const sh = 64 - W;
+      for (let i = s; i < e; i++) {
+        vh = (vh ^ (peek32(dv, pos) >>> sh)) >>> 0;
+        vl = (vl ^ peek32(dv, pos + W - 32)) >>> 0;
+        pos += W;
+        words[2 * i] = vl;
+        words[2 * i + 1] = vh;
+      }
+    } else {
+      for (let i = s; i < e; i++) {
+        const mh = peekHi(dv, pos, W);
+        const ml = peekLo(dv, pos, W);
+        pos += W;
+        vh = (vh ^ shl64Hi(mh, ml, T)) >>> 0;
+        vl = (vl ^ shl64Lo(ml, T)) >>> 0;
+        words[2 * i] = vl;
+        words[2 * i + 1] = vh;
+      }
     }
   }
   r.pos = pos;
