@@ -16,7 +16,7 @@ import { BENCH_USAGE, parseBenchArgs, stepsOf, type BenchOptions, type Shape } f
 import { treeCpuSec, treeMemory, startPeakRss } from './proc-stats.js';
 import { summariseProfiles } from './profile-summary.js';
 import { countSamples, dashboardQueries, runQueries, SLOW_QUERY_MS } from './queries.js';
-import { acceptanceLine, fmt, memoryTable, queryAgreement, queryErrors, queryTable, writeTable, type MemoryResult, type SystemResult } from './report.js';
+import { acceptanceLine, commitLine, fmt, memoryTable, queryAgreement, queryErrors, queryTable, writeTable, type MemoryResult, type SystemResult } from './report.js';
 import { listFiles, startSystem, stopAll, versionOf, which, type SystemName } from './systems.js';
 
 const PREFIX = 'bench_';
@@ -162,7 +162,7 @@ function machineLines(): string[] {
     '```',
     `- load average at start (other work on the machine skews absolute figures): \`${readFileSync('/proc/loadavg', 'utf8').trim()}\``,
     // git runs in the working directory: the compiled tree may be a snapshot copy (see load/README.md).
-    `- Node ${process.version}; commit \`${sh('git rev-parse --short HEAD')}\`${sh('git status --porcelain') === '' ? '' : ' (with uncommitted changes)'}`,
+    commitLine(process.version, sh('git rev-parse --short HEAD'), sh('git status --porcelain')),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptanceLine, bytesPerSample, fmt, memoryTable, queryAgreement, queryTable, writeTable, type SystemResult } from './report.js';
+import { acceptanceLine, bytesPerSample, commitLine, fmt, memoryTable, queryAgreement, queryTable, writeTable, type SystemResult } from './report.js';
 
 function result(system: string, over: Partial<SystemResult> = {}): SystemResult {
   return {
@@ -72,5 +72,13 @@ describe('memoryTable', () => {
   it('divides peak RSS by series', () => {
     const t = memoryTable([{ system: 'promstore', series: 1000, samplesAcked: 4000, peakRssBytes: 2_048_000, idleRssBytes: 1_024_000, seconds: 1.25, error: '' }]);
     expect(t).toContain('| promstore | 1,000 | 4,000 | 2 | 1 | 2,048 | 1,024 | 1.3 |');
+  });
+});
+
+describe('commitLine', () => {
+  it('names the commit, marks uncommitted changes and says when there is no checkout', () => {
+    expect(commitLine('v20.1.0', 'abc1234', '')).toBe('- Node v20.1.0; commit `abc1234`');
+    expect(commitLine('v20.1.0', 'abc1234', ' M x.ts')).toBe('- Node v20.1.0; commit `abc1234` (with uncommitted changes)');
+    expect(commitLine('v20.1.0', '', '')).toBe('- Node v20.1.0; commit unknown (not run from a git checkout: name it by hand)');
   });
 });

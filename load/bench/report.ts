@@ -157,3 +157,12 @@ export function acceptanceLine(results: readonly SystemResult[]): string {
   if (allAcked && allStored) return `All systems acknowledged and return all ${fmt(sent)} samples (equal counts).`;
   return `Counts differ: sent ${fmt(sent)}; ${results.map((r) => `${r.system} acked ${fmt(r.samplesAcked)}, stored ${fmt(r.samplesStored)}`).join('; ')}.`;
 }
+
+/**
+ * The machine-section line naming Node and the commit. `commit` is empty outside a git checkout
+ * (a copy of dist/ run elsewhere): say so rather than print an empty commit.
+ */
+export function commitLine(nodeVersion: string, commit: string, porcelain: string): string {
+  if (commit === '') return `- Node ${nodeVersion}; commit unknown (not run from a git checkout: name it by hand)`;
+  return `- Node ${nodeVersion}; commit \`${commit}\`${porcelain === '' ? '' : ' (with uncommitted changes)'}`;
+}

@@ -93,7 +93,8 @@ export function versionOf(name: SystemName, repoRoot: string): string {
     return `victoria-metrics ${v}`;
   }
   const r = spawnSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
-  return `promstore ${r.stdout.trim()}`;
+  const commit = r.status === 0 ? r.stdout.trim() : '';
+  return `promstore ${commit === '' ? '(commit unknown: not a git checkout)' : commit}`;
 }
 
 async function sleep(ms: number): Promise<void> {
