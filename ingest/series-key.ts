@@ -11,6 +11,7 @@
  */
 import { METRIC_NAME } from '../common/labels.js';
 import type { Labels } from '../common/types.js';
+import { lenFieldSize, utf8Length, WireWriter } from '../proto/wire-writer.js';
 
 /** Protobuf tag of a length-delimited field 1 (TimeSeries.labels, Label.name) and field 2 (Label.value). */
 const TAG_FIELD_1 = 0x0a;
@@ -18,65 +19,32 @@ const TAG_FIELD_2 = 0x12;
 
 let scratch = Buffer.allocUnsafe(1024);
 
-/** Bytes `s` takes in UTF-8 (its length when it is ASCII, the common case). */
-function utf8Length(s: string): number {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
-  return s.length;
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function putVarint(buf: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
-}
-
-function putString(buf: Buffer, at: number, s: string, bytes: number): number {
-  if (bytes === s.length) {
-    for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i);
-    return at + bytes;
-  }
-  return at + buf.write(s, at, bytes, 'utf8');
-}
-
 /** The ingest key of normalised (sorted, no empty values) `labels`; see the module comment. */
 export function seriesIdentityKey(labels: Labels): string {
   let size = 0;
   for (let i = 0; i < labels.length; i += 2) {
-    const n = utf8Length(labels[i] as string);
-    const v = utf8Length(labels[i + 1] as string);
-    const body = 2 + varintLength(n) + n + varintLength(v) + v;
-    size += 1 + varintLength(body) + body;
+    size += lenFieldSize(labelMessageSize(utf8Length(labels[i] as string), utf8Length(labels[i + 1] as string)));
   }
   if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
-  const buf = scratch;
-  let at = 0;
+  const w = new WireWriter(scratch);
   for (let i = 0; i < labels.length; i += 2) {
     const name = labels[i] as string;
     const value = labels[i + 1] as string;
     const n = utf8Length(name);
     const v = utf8Length(value);
-    buf[at++] = TAG_FIELD_1;
-    at = putVarint(buf, at, 2 + varintLength(n) + n + varintLength(v) + v);
-    buf[at++] = TAG_FIELD_1;
-    at = putVarint(buf, at, n);
-    at = putString(buf, at, name, n);
-    buf[at++] = TAG_FIELD_2;
-    at = putVarint(buf, at, v);
-    at = putString(buf, at, value, v);
+    w.buf[w.pos++] = TAG_FIELD_1;
+    w.varint(labelMessageSize(n, v));
+    w.buf[w.pos++] = TAG_FIELD_1;
+    w.string(name, n);
+    w.buf[w.pos++] = TAG_FIELD_2;
+    w.string(value, v);
   }
-  return buf.toString('latin1', 0, at);
+  return scratch.toString('latin1', 0, w.pos);
+}
+
+/** Bytes of a Label message with a name of `n` and a value of `v` UTF-8 bytes. */
+function labelMessageSize(n: number, v: number): number {
+  return lenFieldSize(n) + lenFieldSize(v);
 }
 
 /** Reads a varint of `key` at `at`: [value, next position]. */

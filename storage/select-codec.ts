@@ -3,7 +3,7 @@
  * storage server streams for every query, used instead of protobufjs reflection: protobufjs's
  * writer builds an operation object per field (several per label and chunk), writes label strings
  * through a generic UTF-8 routine and copies everything once more in `finish()`. Here pass 1 sizes
- * the message, pass 2 writes it into one exact-size Buffer (storage/wire-writer.ts).
+ * the message, pass 2 writes it into one exact-size Buffer (proto/wire-writer.ts).
  * ```
  * SelectResponse  1 SelectedSeries (len, repeated)
  * SelectedSeries  1 Label (len, repeated: 1 name, 2 value)  2 Chunk (len, repeated)
@@ -24,7 +24,7 @@
  */
 import { AppError, ErrorKind } from '../common/errors.js';
 import type { ChunkMsg, SelectResponseMsg } from '../proto/index.js';
-import { finishWire, lenFieldSize, utf8Length, varintSize, WireWriter } from './wire-writer.js';
+import { finishWire, lenFieldSize, utf8Length, varintSize, WireWriter } from '../proto/wire-writer.js';
 
 /** One series to encode: labels flat (name, value, …), as storage/backend's `SelectedSeries`. */
 export interface FlatSelectedSeries {

@@ -43,7 +43,7 @@ import {
   type WriteRequestMsg,
   type WriteResponseMsg,
 } from '../proto/index.js';
-import { finishWire, lenFieldSize, utf8Length, varintSize, WireWriter } from './wire-writer.js';
+import { finishWire, lenFieldSize, utf8Length, varintSize, WireWriter } from '../proto/wire-writer.js';
 
 const exemplarType = protoRoot.lookupType('promstore.storage.v1.Exemplar');
 const metadataType = protoRoot.lookupType('promstore.storage.v1.MetricMetadata');
@@ -51,7 +51,7 @@ const metadataType = protoRoot.lookupType('promstore.storage.v1.MetricMetadata')
 const EMPTY_BYTES = new Uint8Array(0);
 
 // ---------------------------------------------------------------------------------------------
-// Encoding: pass 1 sizes the message, pass 2 writes it into one exact-size Buffer (wire-writer.ts).
+// Encoding: pass 1 sizes the message, pass 2 writes it into one exact-size Buffer (proto/wire-writer.ts).
 
 /** A value the field cannot carry exactly: a bug of the caller, reported rather than wrapped. */
 function encodeError(detail: string): AppError {

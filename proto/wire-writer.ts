@@ -1,6 +1,6 @@
 /**
  * Low-level protobuf wire writing shared by the hand-written codecs (storage/write-codec.ts,
- * storage/select-codec.ts). They all work in two passes: pass 1 sizes the message with
+ * storage/select-codec.ts, and ingest/series-key.ts for its label keys). The codecs all work in two passes: pass 1 sizes the message with
  * `varintSize`/`utf8Length`/`lenFieldSize`, pass 2 writes it with a `WireWriter` into one
  * exact-size Buffer, and `finishWire` checks the two passes agree. No operation object per field,
  * no growing buffer, no final copy (protobufjs's Writer does all three).
