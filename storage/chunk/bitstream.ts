@@ -91,6 +91,7 @@ export class BitWriter {
       this._accBits += n;
       return;
     }
+    // Fill the accumulator to 32 bits, store it, keep the remaining `rest` (< 32) bits of v.
     const rest = n - free;
     const word = free === 32 ? v : (this._acc << free) | ((v >>> rest) & ((1 << free) - 1));
     this._store32(word);
@@ -110,6 +111,7 @@ export class BitWriter {
 
   /** Writes a byte-aligned-or-not unsigned LEB128 varint of a non-negative safe integer. */
   writeUvarint(x: number): void {
+    // Division instead of shifts: values may exceed 32 bits.
     while (x >= 0x80) {
       this.writeBits((x % 0x80) | 0x80, 8);
       x = Math.floor(x / 0x80);
@@ -124,15 +126,11 @@ export class BitWriter {
 
   /** A copy of the written bytes (zero-padded last byte). */
   bytes(): Uint8Array {
+    // slice, not set(subarray(…)): a subarray of a small typed array (≤ 64 bytes, which V8 keeps
+    // inside the JS heap) moves its bytes to a separate off-heap buffer, ~200 bytes more per head.
     const len = this.byteLength;
-    const base = this._base;
-    let out: Uint8Array;
-    if (len <= this._cap) {
-      out = this._buf.slice(base, base + len);
-    } else {
-      out = new Uint8Array(len);
-      out.set(this._buf.subarray(base, base + this._flushed));
-    }
+    if (len > this._cap) this._grow(len);
+    const out = this._buf.slice(this._base, this._base + len);
     this._tailInto(out);
     return out;
   }
