@@ -8,6 +8,7 @@ import { ChunkEncoding } from '../backend/backend.js';
 import { decodeRawChunk, rawChunkSampleCount } from '../chunk/raw.js';
 import { compactChunkSampleCount, decodeCompactChunk } from '../chunk/compact.js';
 import { decodeXorChunkRange, xorChunkSampleCount } from '../chunk/xor.js';
+import { POOLED_BUFFER_SAMPLES } from './sample-buffers.js';
 
 /** One label pair as the proto message `Label` carries it. */
 export interface LabelPair {
@@ -97,9 +98,12 @@ function decodeChunkRange(c: DecodableChunk, startMs: number, endMs: number, ts:
   return to > from ? to - from : 0;
 }
 
-/** Smallest and largest slab, samples: small selects stay cheap, big ones allocate rarely. */
+/**
+ * Smallest and largest slab, samples: small selects stay cheap, big ones allocate rarely. The
+ * largest is the pooled buffer size, so full-size slabs of a lease can go back to the pool.
+ */
 const MIN_SLAB = 1024;
-const MAX_SLAB = 65_536;
+const MAX_SLAB = POOLED_BUFFER_SAMPLES;
 
 /**
  * Decodes selected series incrementally (batch by batch as a Select stream delivers them) into
@@ -131,13 +135,15 @@ export class SelectedSeriesDecoder {
       for (let i = 0; i < chunks.length; i++) total += sampleCount(chunks[i] as DecodableChunk);
       if (total === 0) continue;
       if (this._ts.length - this._used < total) {
+        const size = Math.max(total, this._nextSlab);
+        this._nextSlab = Math.min(MAX_SLAB, this._nextSlab * 2);
         if (this._buffers !== undefined) {
-          const b = this._buffers.take(total);
+          const b = this._buffers.take(size);
           this._ts = b.ts;
           this._vs = b.values;
+          // Given a pooled (full-size) pair, later new slabs are full-size too, so they can be pooled.
+          if (b.ts.length > this._nextSlab) this._nextSlab = Math.min(MAX_SLAB, b.ts.length);
         } else {
-          const size = Math.max(total, this._nextSlab);
-          this._nextSlab = Math.min(MAX_SLAB, this._nextSlab * 2);
           this._ts = new Float64Array(size);
           this._vs = new Float64Array(size);
         }

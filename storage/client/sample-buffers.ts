@@ -37,10 +37,14 @@ export class PooledSampleBuffers implements SampleBufferLease {
   private _released = false;
   private _holders = 0;
 
+  /**
+   * A pooled pair when one is free and big enough; else a new pair of exactly `samples` (the
+   * caller's own growth policy), which joins the pool on release if it has the pooled size.
+   */
   take(samples: number): BufferPair {
     if (this._released || samples > POOLED_BUFFER_SAMPLES) return freshPair(samples);
-    const pair = pool.pop() ?? freshPair(POOLED_BUFFER_SAMPLES);
-    this._taken.push(pair);
+    const pair = pool.pop() ?? freshPair(samples);
+    if (pair.ts.length === POOLED_BUFFER_SAMPLES) this._taken.push(pair);
     return pair;
   }
 
