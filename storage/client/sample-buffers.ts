@@ -3,8 +3,8 @@
  *
  * Why: a range query over a few thousand series decodes megabytes of samples into fresh
  * Float64Arrays. That memory lives outside V8's heap, and V8 answers every few tens of MiB of new
- * external memory with a full GC: measured on range queries over 1,250 series, 63 full GCs per
- * 120 queries with fresh arrays, 21 with reused ones. A query takes buffers from a lease; once its
+ * external memory with a full GC: measured on 120 range queries over 1,250 series, 61–79 full
+ * GCs with fresh arrays, 25–41 with reused ones. A query takes buffers from a lease; once its
  * answer is serialised, the API releases the lease and the buffers go back to a small pool.
  *
  * Safety: samples decoded into a lease's buffers are valid until `release()`, which only the owner
