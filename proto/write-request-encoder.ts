@@ -13,36 +13,18 @@
  */
 import { InvariantError } from '../common/errors.js';
 import { wordsOf, type Labels, type SampleBatch } from '../common/types.js';
-
-const TWO_32 = 4294967296;
-
-function varint32Size(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
+import { finishWire, lenFieldSize, utf8Length, varintSize, WireWriter } from './wire-writer.js';
 
 /** Bytes of `ts` as a protobuf int64 varint (10 for any negative value). */
 function int64Size(ts: number): number {
-  if (ts < 0) return 10;
-  let n = 1;
-  let v = ts;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
+  return ts < 0 ? 10 : varintSize(ts);
 }
 
-/** UTF-8 length of `s`, without Buffer.byteLength's call overhead for pure-ASCII strings. */
-function utf8Length(s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, 'utf8');
-  return n;
-}
-
+/** Body size of a Label message; empty strings are omitted, as proto3 does. */
 function labelSize(name: string, value: string): number {
   const n = utf8Length(name);
   const v = utf8Length(value);
-  return (n > 0 ? 1 + varint32Size(n) + n : 0) + (v > 0 ? 1 + varint32Size(v) + v : 0);
+  return (n > 0 ? lenFieldSize(n) : 0) + (v > 0 ? lenFieldSize(v) : 0);
 }
 
 /**
@@ -58,34 +40,22 @@ function labelBlockOf(labels: Labels): Uint8Array {
   const hit = labelBlocks.get(labels);
   if (hit !== undefined) return hit;
   let size = 0;
-  for (let j = 0; j + 1 < labels.length; j += 2) {
-    const l = labelSize(labels[j] as string, labels[j + 1] as string);
-    size += 1 + varint32Size(l) + l;
-  }
-  const out = Buffer.allocUnsafe(size);
-  let pos = 0;
-  const putVarint32 = (v: number): void => {
-    while (v >= 0x80) {
-      out[pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[pos++] = v;
-  };
-  const putString = (field: number, s: string): void => {
+  for (let j = 0; j + 1 < labels.length; j += 2) size += lenFieldSize(labelSize(labels[j] as string, labels[j + 1] as string));
+  const w = new WireWriter(Buffer.allocUnsafe(size));
+  const putString = (tag: number, s: string): void => {
     if (s === '') return;
-    out[pos++] = (field << 3) | 2;
-    putVarint32(utf8Length(s));
-    pos += out.write(s, pos, 'utf8');
+    w.buf[w.pos++] = tag;
+    w.string(s, utf8Length(s));
   };
   for (let j = 0; j + 1 < labels.length; j += 2) {
     const name = labels[j] as string;
     const value = labels[j + 1] as string;
-    out[pos++] = 0x0a;
-    putVarint32(labelSize(name, value));
-    putString(1, name);
-    putString(2, value);
+    w.buf[w.pos++] = 0x0a;
+    w.varint(labelSize(name, value));
+    putString(0x0a, name);
+    putString(0x12, value);
   }
-  if (pos !== size) throw new InvariantError(`encoded ${pos} label bytes, sized ${size}`);
+  const out = finishWire(w, size, 'label block');
   labelBlocks.set(labels, out);
   return out;
 }
@@ -116,69 +86,34 @@ export function encodeWriteRequest(batch: SampleBatch): Uint8Array {
   for (let i = 0; i < nSeries; i++) {
     let size = labelBlockOf(batch.series[i] as Labels).length;
     const end = sampleStart[i + 1] as number;
-    for (let k = sampleStart[i] as number; k < end; k++) {
-      const sz = sampleSize(tsMs[k] as number);
-      size += 1 + varint32Size(sz) + sz;
-    }
+    for (let k = sampleStart[i] as number; k < end; k++) size += lenFieldSize(sampleSize(tsMs[k] as number));
     seriesSizes[i] = size;
-    total += 1 + varint32Size(size) + size;
+    total += lenFieldSize(size);
   }
 
-  const out = Buffer.allocUnsafe(total);
+  const w = new WireWriter(Buffer.allocUnsafe(total));
+  const out = w.buf;
   const words = wordsOf(batch.values);
-  let pos = 0;
-
-  const putVarint32 = (v: number): void => {
-    while (v >= 0x80) {
-      out[pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[pos++] = v;
-  };
-  const putInt64 = (v: number): void => {
-    // Split into two's-complement 32-bit halves; floor keeps negatives right (-1 → hi = -1).
-    let hi = Math.floor(v / TWO_32);
-    let lo = (v - hi * TWO_32) >>> 0;
-    hi >>>= 0;
-    while (hi !== 0) {
-      out[pos++] = (lo & 0x7f) | 0x80;
-      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-      hi >>>= 7;
-    }
-    while (lo >= 0x80) {
-      out[pos++] = (lo & 0x7f) | 0x80;
-      lo >>>= 7;
-    }
-    out[pos++] = lo;
-  };
-
   for (let i = 0; i < nSeries; i++) {
-    out[pos++] = 0x0a;
-    putVarint32(seriesSizes[i] as number);
+    out[w.pos++] = 0x0a;
+    w.varint(seriesSizes[i] as number);
     // Second lookup hits the entry made in pass 1.
     const block = labelBlockOf(batch.series[i] as Labels);
-    out.set(block, pos);
-    pos += block.length;
+    out.set(block, w.pos);
+    w.pos += block.length;
     const end = sampleStart[i + 1] as number;
     for (let k = sampleStart[i] as number; k < end; k++) {
       const ts = tsMs[k] as number;
-      out[pos++] = 0x12;
-      putVarint32(sampleSize(ts));
-      out[pos++] = 0x09;
-      const lo = words[2 * k] as number;
-      const hi = words[2 * k + 1] as number;
-      out[pos++] = lo & 0xff;
-      out[pos++] = (lo >>> 8) & 0xff;
-      out[pos++] = (lo >>> 16) & 0xff;
-      out[pos++] = lo >>> 24;
-      out[pos++] = hi & 0xff;
-      out[pos++] = (hi >>> 8) & 0xff;
-      out[pos++] = (hi >>> 16) & 0xff;
-      out[pos++] = hi >>> 24;
-      out[pos++] = 0x10;
-      putInt64(ts);
+      out[w.pos++] = 0x12;
+      w.varint(sampleSize(ts));
+      out[w.pos++] = 0x09;
+      // Raw little-endian words: the value's bits exactly, NaN payloads included.
+      out.writeUInt32LE(words[2 * k] as number, w.pos);
+      out.writeUInt32LE(words[2 * k + 1] as number, w.pos + 4);
+      w.pos += 8;
+      out[w.pos++] = 0x10;
+      w.int64(ts);
     }
   }
-  if (pos !== total) throw new InvariantError(`encoded ${pos} bytes, sized ${total}`);
-  return out;
+  return finishWire(w, total, 'write request');
 }
