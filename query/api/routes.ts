@@ -195,6 +195,28 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
     }
   }
 
+  /**
+   * Runs an engine call as runQuery does and renders the answer. Samples are decoded into pooled
+   * buffers leased for this query; the lease is released once the response is serialised, when
+   * nothing refers to the decoded samples any more.
+   */
+  async function answerQuery(
+    ctx: ApiContext,
+    endpoint: string,
+    query: string,
+    timeoutParamMs: number | undefined,
+    limit: number,
+    call: (q: Queryable, signal: AbortSignal, buffers: PooledSampleBuffers) => Promise<QueryResult>,
+  ): Promise<ApiResult> {
+    const buffers = new PooledSampleBuffers();
+    try {
+      const result = await runQuery(ctx, endpoint, query, timeoutParamMs, (q, s) => call(q, s, buffers));
+      return queryResponse(result, limit);
+    } finally {
+      buffers.release();
+    }
+  }
+
   app.register(
     async (child) => {
       if (!child.hasContentTypeParser(FORM_CONTENT_TYPE)) {
@@ -250,14 +272,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
         const timeMs = timeParam(params, 'time', now());
         const opts = queryOptions(params);
         const query = params.get('query') ?? '';
-        const buffers = new PooledSampleBuffers();
-        try {
-          const result = await runQuery(ctx, 'query', query, opts.timeoutMs, (q, s) => engine.instantQuery(q, query, timeMs, engineOptions(s, opts.lookbackDeltaMs, buffers)));
-          return queryResponse(result, limit);
-        } finally {
-          // The response is serialised: nothing refers to the decoded samples any more.
-          buffers.release();
-        }
+        return answerQuery(ctx, 'query', query, opts.timeoutMs, limit, (q, s, buffers) => engine.instantQuery(q, query, timeMs, engineOptions(s, opts.lookbackDeltaMs, buffers)));
       });
 
       route(ANY_METHOD, '/query_range', async (ctx) => {
@@ -272,15 +287,9 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
         }
         const opts = queryOptions(params);
         const query = params.get('query') ?? '';
-        const buffers = new PooledSampleBuffers();
-        try {
-          const result = await runQuery(ctx, 'query_range', query, opts.timeoutMs, (q, s) =>
-            engine.rangeQuery(q, query, startMs, endMs, stepMs, engineOptions(s, opts.lookbackDeltaMs, buffers)),
-          );
-          return queryResponse(result, limit);
-        } finally {
-          buffers.release();
-        }
+        return answerQuery(ctx, 'query_range', query, opts.timeoutMs, limit, (q, s, buffers) =>
+          engine.rangeQuery(q, query, startMs, endMs, stepMs, engineOptions(s, opts.lookbackDeltaMs, buffers)),
+        );
       });
 
       route(ANY_METHOD, '/series', async ({ params, tenants, signal }) => {
