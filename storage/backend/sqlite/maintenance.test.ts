@@ -8,6 +8,7 @@ import { labelsFromKey, labelsFromRecord, seriesKey } from '../../../common/labe
 import { type Labels, type Matcher, MatchType, type SampleBatch, wordsOf } from '../../../common/types.js';
 import { XorEncoder } from '../../chunk/xor.js';
 import { ChunkEncoding, type SelectedSeries } from '../backend.js';
+import { ROW_XOR_LIST } from './open-row.js';
 import { PAGE_SIZE, SCHEMA_VERSION } from './statements.js';
 import { SqliteBackend, type SqliteBackendOptions } from './sqlite-backend.js';
 import { labelsHash, TenantStore } from './tenant-store.js';
@@ -507,6 +508,66 @@ describe('open rows (rows not yet complete)', () => {
     expect((await sel(50, 60)).filter((t) => t >= 50 && t <= 60)).toEqual([50, 60]);
     expect(await sel(250, 260)).toEqual(range(240, 270, 10));
     expect((await sel(100, 250)).filter((t) => t >= 100 && t <= 250)).toEqual(range(100, 250, 10));
+  });
+
+  it('keeps the open row as XOR chunks until it is complete; an admin flush and a close seal it compact', async () => {
+    const dir = tempDir();
+    const opts = { samplesPerChunk: 4, rowChunks: 3 };
+    const encOfOpenRow = (): number[] => {
+      const db = new Database(join(dir, 'tenants', 't.db'), { readonly: true });
+      try {
+        return db.prepare<[], number>('SELECT enc FROM open_rows').pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+    const encodings = async (b: SqliteBackend): Promise<number[]> =>
+      ((await b.select('t', [m(MatchType.EQ, '__name__', 's')], -Infinity, Infinity))[0] as SelectedSeries).chunks.map((c) => c.encoding);
+    const b = openBackend(dir, opts);
+    let all = range(0, 80, 10); // two cut chunks, one sample in the head
+    await b.append('t', batch([S, all]));
+    b.checkpoint();
+    expect(encOfOpenRow()).toEqual([ROW_XOR_LIST]);
+    expect(await encodings(b)).toEqual([ChunkEncoding.XOR, ChunkEncoding.XOR, ChunkEncoding.XOR]);
+    expect(await dump(openBackend(dir, opts))).toEqual({ [seriesKey(S)]: all });
+    // The admin flush re-encodes it compact, though no chunk was cut since the checkpoint.
+    await b.flush();
+    expect(encOfOpenRow()).toEqual([ChunkEncoding.COMPACT]);
+    expect(rows(dir)).toEqual({ complete: [], open: [[0, 70]] });
+    expect(await encodings(b)).toEqual([ChunkEncoding.COMPACT, ChunkEncoding.XOR]);
+    expect(await dump(b)).toEqual({ [seriesKey(S)]: all });
+    // A chunk cut onto a compact open row completes it (decoded and re-encoded once more).
+    await b.append('t', batch([S, range(90, 120, 10)]));
+    all = [...all, ...range(90, 120, 10)];
+    b.checkpoint();
+    expect(rows(dir)).toEqual({ complete: [[0, 110]], open: [] });
+    // The next chunks start an XOR open row again, which a close seals.
+    await b.append('t', batch([S, range(130, 200, 10)]));
+    all = [...all, ...range(130, 200, 10)];
+    b.checkpoint();
+    expect(encOfOpenRow()).toEqual([ROW_XOR_LIST]);
+    expect(await dump(b)).toEqual({ [seriesKey(S)]: all });
+    await b.close();
+    expect(encOfOpenRow()).toEqual([ChunkEncoding.COMPACT]);
+    expect(rows(dir)).toEqual({ complete: [[0, 110]], open: [[120, 190]] });
+    expect(await dump(openBackend(dir, opts))).toEqual({ [seriesKey(S)]: all });
+  });
+
+  it('answers chunk-corrupt for a damaged XOR open row, and goes on serving other series', async () => {
+    const dir = tempDir();
+    const opts = { samplesPerChunk: 4, rowChunks: 3 };
+    const b = openBackend(dir, opts);
+    const T = L({ __name__: 't' });
+    await b.append('t', batch([S, range(0, 80, 10)], [T, range(0, 80, 10)]));
+    b.checkpoint(); // not closed (a close would seal the open rows compact): as after a crash
+    const db = new Database(join(dir, 'tenants', 't.db'));
+    // Claim a chunk longer than the row: the list no longer parses.
+    db.prepare("UPDATE open_rows SET data = substr(data, 1, 30) WHERE series_id = (SELECT min(series_id) FROM open_rows)").run();
+    db.close();
+    const b2 = openBackend(dir, opts);
+    const [bad, good] = [S, T].map((l) => b2.select('t', [m(MatchType.EQ, '__name__', l[1] as string)], -Infinity, Infinity));
+    await expect(bad).rejects.toMatchObject({ code: 'chunk-corrupt' });
+    expect(timestamps((await good)[0] as SelectedSeries)).toEqual(range(0, 80, 10));
   });
 
   it('retention deletes an expired open row with the complete rows before it', async () => {

@@ -74,8 +74,14 @@ describe('append and select', () => {
     expect(b.stats().chunksFlushed).toBe(0); // cut chunks are written by the next transaction
     b.checkpoint();
     expect(b.stats().chunksFlushed).toBe(2);
-    // The two cut chunks flushed together became one compact row [0, 239s]; range restriction
-    // returns the rows overlapping the range, then the head.
+    // The row is not complete (4 chunks by default): a checkpoint keeps its chunks as XOR, and a
+    // select returns those overlapping the range.
+    sel = await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 130_000, 135_000);
+    expect(sel[0]!.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, c.encoding])).toEqual([[120_000, 239_000, ChunkEncoding.XOR]]);
+    // An admin flush seals the open row: one compact row [0, 239s], returned whole; range
+    // restriction returns the rows overlapping the range, then the head.
+    await b.flush();
+    expect(b.stats().chunksFlushed).toBe(2);
     sel = await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 130_000, 135_000);
     expect(sel[0]!.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, c.encoding])).toEqual([[0, 239_000, ChunkEncoding.COMPACT]]);
     sel = await b.select('t', [m(MatchType.EQ, '__name__', 'c')], 239_000, 240_000);
@@ -91,15 +97,28 @@ describe('append and select', () => {
     const vs: V[] = ts.map((t, i) => (i === 7 ? STALE : i % 5 === 0 ? t / 3 : t));
     await b.append('t', batch([L({ __name__: 'r' }), ts, vs]));
     b.checkpoint();
-    const sel = await b.select('t', [m(MatchType.EQ, '__name__', 'r')], 0, 1e9);
-    // Five cut chunks of 4 → rows of 8, 8, 4 samples, then the 1-sample head.
+    let sel = await b.select('t', [m(MatchType.EQ, '__name__', 'r')], 0, 1e9);
+    // Five cut chunks of 4 → complete rows of 8 and 8 samples, the fifth chunk as it is in the
+    // open row (a checkpoint re-encodes only complete rows), then the 1-sample head.
+    expect(sel[0]!.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, chunkSampleCount(c), c.encoding])).toEqual([
+      [0, 70, 8, ChunkEncoding.COMPACT],
+      [80, 150, 8, ChunkEncoding.COMPACT],
+      [160, 190, 4, ChunkEncoding.XOR],
+      [200, 200, 1, ChunkEncoding.XOR],
+    ]);
+    let got = decode(sel[0]!);
+    expect(got.ts).toEqual(ts);
+    expect(got.words).toEqual(wordsFor(vs));
+    // An admin flush re-encodes the open row compact, bit-exact.
+    await b.flush();
+    sel = await b.select('t', [m(MatchType.EQ, '__name__', 'r')], 0, 1e9);
     expect(sel[0]!.chunks.map((c) => [c.minTimeMs, c.maxTimeMs, chunkSampleCount(c), c.encoding])).toEqual([
       [0, 70, 8, ChunkEncoding.COMPACT],
       [80, 150, 8, ChunkEncoding.COMPACT],
       [160, 190, 4, ChunkEncoding.COMPACT],
       [200, 200, 1, ChunkEncoding.XOR],
     ]);
-    const got = decode(sel[0]!);
+    got = decode(sel[0]!);
     expect(got.ts).toEqual(ts);
     expect(got.words).toEqual(wordsFor(vs));
   });

@@ -37,7 +37,9 @@
  * - Checkpoint (every checkpointIntervalMs, when the WAL exceeds maxWalBytes, and on close):
  *   for every series changed since the last checkpoint, its cut chunks and its state row in
  *   the same transaction; then deletes the WAL records that were applied when it started; then
- *   incremental vacuum steps.
+ *   incremental vacuum steps. Cut chunks that complete a row are re-encoded compact into `chunks`;
+ *   the others join the series' open row as they are (XOR), so each chunk is re-encoded once. An
+ *   admin flush and the close also re-encode open rows compact (open-row.ts).
  * - Retention (every retentionIntervalMs when retentionMs > 0): a checkpoint, then per series
  *   deletes the chunks whose max time is before now − retention (rewriting its state row in the
  *   same transaction); a series whose chunks and head are all expired and that no remaining WAL
@@ -327,7 +329,8 @@ export class SqliteBackend implements Backend, RefBackend {
   }
 
   /**
-   * Checkpoints every open tenant and resolves once all are done (admin flush). The checkpoints
+   * Checkpoints every open tenant, open rows sealed in the compact format too, and resolves once
+   * all are done (admin flush: everything in the form it would reach later anyway). The checkpoints
    * run in the usual bounded steps, one per event-loop turn, so writes and queries go on meanwhile.
    * Rejects with the first failed checkpoint's AppError.
    */
@@ -336,7 +339,7 @@ export class SqliteBackend implements Backend, RefBackend {
     for (const slot of [...this._slots.values()]) {
       this._flushSlot(slot);
       // A task already running may have started before writes acknowledged before this call.
-      while (!slot.store.startCheckpoint()) await this._whenIdle(slot);
+      while (!slot.store.startCheckpoint(true)) await this._whenIdle(slot);
       this._pump(slot);
       const failure = await this._whenIdle(slot);
       if (failure !== null) throw toAppError(failure);

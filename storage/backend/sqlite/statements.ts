@@ -25,8 +25,11 @@ import { convertSeriesTable } from './label-pairs.js';
  * - 5: `head.head_enc` names the encoding of the head snapshot (NULL or 2 = XOR, 3 = COMPACT);
  *   routine checkpoints write XOR (cheap), the final one of a graceful close COMPACT (about half
  *   the bytes). Older files get the column (NULL). A file of a newer version than this code is refused.
+ * - 6: an open row may also be an XOR list (`open_rows.enc` = ROW_XOR_LIST, see open-row.ts): its cut
+ *   chunks side by side as appended, re-encoded only once complete or at an admin flush or close.
+ *   Older files need no conversion; older builds cannot read such rows, hence the new version.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** DDL of the per-series state table named `name` (also used to rewrite it compactly, see TenantStore.vacuum). */
 export function headTableSql(name: string): string {
@@ -43,7 +46,8 @@ export function headTableSql(name: string): string {
 
 /**
  * DDL of the open-row table named `name`: per series at most one row, the chunks flushed since its
- * last complete row, re-encoded as one and rewritten at each flush until it is complete. Kept apart
+ * last complete row (an XOR list, or one compact chunk after an admin flush or a close), rewritten
+ * at each checkpoint that adds a chunk until it is complete. Kept apart
  * from `chunks` so that table is only ever appended to: rewriting growing rows inside it split its
  * pages (measured 25 % of its bytes unused, against 4 % append-only).
  */
@@ -121,6 +125,8 @@ export interface Statements {
   readonly deleteOldOpenRow: Statement<[number, number]>;
   /** Open rows overlapping [start, end] of many series: args (JSON array of ids, end, start); rows as rangeChunksMany. */
   readonly openRowsMany: Statement<[string, number, number], [number, number, number, Buffer, number]>;
+  /** Ids of the series whose open row has encoding `enc` (see open-row.ts). */
+  readonly xorListOpenRows: Statement<[number], number>;
   /** min_t of the oldest row of a series, complete or open: args (id, id). */
   readonly firstChunkMinT: Statement<[number, number], number>;
   /** The newest row of a series, complete or open: [max_t, data, enc]; args (id, id). */
@@ -260,6 +266,7 @@ function prepare(db: Db): Statements {
          WHERE o.min_t <= ? AND o.max_t >= ?`,
       )
       .raw(),
+    xorListOpenRows: db.prepare<[number], number>('SELECT series_id FROM open_rows WHERE enc = ?').pluck(),
     // The open row is newer than every complete row of its series.
     firstChunkMinT: db
       .prepare<[number, number], number>(

@@ -12,6 +12,7 @@ import { SeriesIndex } from '../series-index.js';
 import { headTableSql, markMigrated, openRowsTableSql, openTenantDb, type Statements } from './statements.js';
 import { corrupt as corruptSeries, decodePairIds, encodePairIds } from './label-pairs.js';
 import { decodeWalRecord, encodeWalRecord } from './wal-record.js';
+import { ROW_XOR_LIST, decodeXorList, encodeXorList } from './open-row.js';
 
 /**
  * Default bound of a persisted row, in cut chunks: chunks flushed together (a checkpoint after a
@@ -209,6 +210,11 @@ function chunkFromRow(minT: number, maxT: number, data: Buffer, enc: number): En
   return { minTimeMs: minT, maxTimeMs: maxT, encoding: enc as ChunkEncoding, data };
 }
 
+/** The chunks of a row: its XOR chunks for an XOR-list open row, else the row as one chunk. */
+function rowChunks(minT: number, maxT: number, data: Buffer, enc: number): EncodedChunk[] {
+  return enc === ROW_XOR_LIST ? decodeXorList(data) : [chunkFromRow(minT, maxT, data, enc)];
+}
+
 /**
  * Everything of one tenant: its SQLite database, the series map, the inverted index and the open
  * head chunks. All methods are synchronous; the backend serialises calls (single JS thread).
@@ -229,8 +235,11 @@ export class TenantStore {
   /** Encoding of head snapshots written now: XOR, COMPACT only for the final checkpoint (see _headSnapshot). */
   private _headEncoding: ChunkEncoding = ChunkEncoding.XOR;
   private _sealValues = new Float64Array(512);
-  /** Samples in the last row `_sealChunks` encoded. */
-  private _lastSealedSamples = 0;
+  /**
+   * Whether checkpoints write open rows in the compact format (admin flush, graceful close) rather
+   * than as XOR lists (routine checkpoints, see open-row.ts).
+   */
+  private _sealOpenRows = false;
   private readonly _stepBudgetMs: number;
   private readonly _keepFreePages: number;
   /** Page size of the file (new files: PAGE_SIZE; older ones keep theirs). */
@@ -497,10 +506,11 @@ export class TenantStore {
    * started. The checkpoint writes, in transactions of about `stepBudgetMs`, the cut chunks and
    * state rows of every series changed since the last checkpoint, then deletes the WAL records
    * that were applied when it started, then gives free pages back (incremental vacuum).
+   * `seal` (admin flush): open rows kept as XOR lists are re-encoded in the compact format too.
    */
-  startCheckpoint(): boolean {
+  startCheckpoint(seal = false): boolean {
     if (this._task !== null) return false;
-    this._task = this._checkpointSteps(this._stepBudgetMs);
+    this._task = this._checkpointSteps(this._stepBudgetMs, seal);
     return true;
   }
 
@@ -541,15 +551,15 @@ export class TenantStore {
   finalCheckpoint(): void {
     this._headEncoding = ChunkEncoding.COMPACT;
     for (const ms of this._allSeries()) if (ms.head !== null && ms.head.count > 0) this._markDirty(ms);
-    this.checkpoint();
+    this.checkpoint(true);
   }
 
-  /** Finishes the running task, then runs a whole checkpoint now (tests, close). */
-  checkpoint(): void {
+  /** Finishes the running task, then runs a whole checkpoint now (tests, close); `seal` as in startCheckpoint. */
+  checkpoint(seal = false): void {
     while (this.step()) {
       /* finish the running task first: tasks never overlap */
     }
-    this._task = this._checkpointSteps(Infinity);
+    this._task = this._checkpointSteps(Infinity, seal);
     while (this.step()) {
       /* run to completion */
     }
@@ -696,13 +706,16 @@ export class TenantStore {
       for (const row of this._st.openRowsMany.all(json, endMs, startMs)) rows.push(row);
       for (const row of rows) {
         const idx = at[row[0]] as number;
-        const c = chunkFromRow(row[1], row[2], row[3], row[4]);
-        const cs = out[idx];
-        if (cs === undefined) out[idx] = [c];
-        else {
-          cs.push(c);
-          // The plan yields min_t order; sort only if SQLite ever chose otherwise.
-          if ((cs[cs.length - 2] as EncodedChunk).minTimeMs > c.minTimeMs) cs.sort((a, b) => a.minTimeMs - b.minTimeMs);
+        const cs = (out[idx] ??= []);
+        const before = cs.length;
+        if (row[4] === ROW_XOR_LIST) {
+          for (const c of decodeXorList(row[3])) if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) cs.push(c);
+        } else {
+          cs.push(chunkFromRow(row[1], row[2], row[3], row[4]));
+        }
+        // The plan yields min_t order; sort only if SQLite ever chose otherwise.
+        if (before > 0 && cs.length > before && (cs[before - 1] as EncodedChunk).minTimeMs > (cs[before] as EncodedChunk).minTimeMs) {
+          cs.sort((a, b) => a.minTimeMs - b.minTimeMs);
         }
       }
       ids.length = 0;
@@ -858,23 +871,20 @@ export class TenantStore {
     let pMax = ms.persistedMaxT;
     let lo = ms.persistedLastLo;
     let hi = ms.persistedLastHi;
-    if (ms.unflushed.length > 0) {
-      // The open row (if any) and the cut chunks become rows; the last one stays open while it
-      // has room for another chunk, the others are complete and appended to `chunks`.
-      const st = this._st;
-      const open = ms.persistedMaxT === -Infinity ? undefined : st.openRow.get(ms.id);
-      const rows = this._sealChunks(open === undefined ? ms.unflushed : [chunkFromRow(open[0], open[1], open[2], open[3]), ...ms.unflushed]);
-      const lastStaysOpen = this._lastSealedSamples + this._samplesPerChunk <= this._maxRowSamples;
-      for (let r = 0; r < rows.length; r++) {
-        const c = rows[r] as EncodedChunk;
-        if (r === rows.length - 1 && lastStaysOpen) st.upsertOpenRow.run(ms.id, c.minTimeMs, c.maxTimeMs, toBuffer(c.data), c.encoding);
-        else st.insertChunk.run(ms.id, c.minTimeMs, c.maxTimeMs, toBuffer(c.data), c.encoding);
-        if (pMin === Infinity) pMin = c.minTimeMs;
-        pMax = c.maxTimeMs;
+    const st = this._st;
+    const open = ms.persistedMaxT === -Infinity ? undefined : st.openRow.get(ms.id);
+    const sealOpen = this._sealOpenRows && open !== undefined && open[3] === ROW_XOR_LIST;
+    if (ms.unflushed.length > 0 || sealOpen) {
+      // The open row (if any) and the cut chunks become rows (see _writeRows).
+      const chunks = open === undefined ? ms.unflushed : [...rowChunks(open[0], open[1], open[2], open[3]), ...ms.unflushed];
+      const span = this._writeRows(ms.id, chunks);
+      if (pMin === Infinity) pMin = span.minT;
+      pMax = span.maxT;
+      if (open !== undefined && !span.leftOpen) st.deleteOpenRow.run(ms.id);
+      if (ms.unflushed.length > 0) {
+        lo = ms.cutLastLo;
+        hi = ms.cutLastHi;
       }
-      if (open !== undefined && !lastStaysOpen) st.deleteOpenRow.run(ms.id);
-      lo = ms.cutLastLo;
-      hi = ms.cutLastHi;
     }
     const hasChunks = pMax !== -Infinity;
     this._st.upsertState.run(ms.id, this._headSnapshot(ms.head), hasChunks ? pMin : null, hasChunks ? pMax : null, hasChunks ? lo >>> 0 : null, hasChunks ? hi >>> 0 : null, this._headEncoding);
@@ -886,39 +896,57 @@ export class TenantStore {
   }
 
   /**
-   * The rows to persist for a series' open row and cut chunks (XOR, as appended): re-encoded in
-   * the compact sealed-chunk format (storage/chunk/compact.ts, ~2.2× smaller on typical data),
-   * consecutive chunks merged up to `rowChunks` chunks' worth of samples per row (fewer rows: less
-   * per-row overhead on disk and fewer row reads per query). Sets `_lastSealedSamples`.
+   * Writes a series' open row and cut chunks (`chunks`, in time order) as rows: consecutive chunks
+   * grouped up to `rowChunks` chunks' worth of samples (fewer rows: less per-row overhead on disk and
+   * fewer row reads per query). Every group but the last is complete: re-encoded in the compact
+   * sealed-chunk format (storage/chunk/compact.ts, ~2.2× smaller on typical data) and appended to
+   * `chunks`. The last group stays the open row while another chunk fits: as an XOR list (its chunks
+   * as they are, see open-row.ts) unless `_sealOpenRows` is set or some chunk is not XOR (a restored
+   * compact head or a sealed open row), COMPACT then. Returns the span written and whether a row
+   * was left open.
    */
-  private _sealChunks(chunks: readonly EncodedChunk[]): EncodedChunk[] {
-    const out: EncodedChunk[] = [];
+  private _writeRows(id: number, chunks: readonly EncodedChunk[]): { minT: number; maxT: number; leftOpen: boolean } {
     const maxRow = this._maxRowSamples;
+    const st = this._st;
+    let groupStart = 0;
     let n = 0;
-    const emit = (): void => {
-      if (n === 0) return;
-      const ts = this._sealTs;
-      out.push({ minTimeMs: ts[0] as number, maxTimeMs: ts[n - 1] as number, encoding: ChunkEncoding.COMPACT, data: encodeCompactChunk(ts, this._sealValues, 0, n) });
-      this._lastSealedSamples = n;
-      n = 0;
-    };
-    for (const c of chunks) {
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i] as EncodedChunk;
       const count = c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
-      if (n > 0 && n + count > maxRow) emit();
-      if (n + count > this._sealTs.length) {
-        const grown = Math.max(2 * this._sealTs.length, n + count);
-        const ts = new Float64Array(grown);
-        ts.set(this._sealTs.subarray(0, n));
-        // Value bits are copied as bytes (a Float64Array.set of the same type is a byte copy).
-        const vs = new Float64Array(grown);
-        vs.set(this._sealValues.subarray(0, n));
-        this._sealTs = ts;
-        this._sealValues = vs;
+      if (n > 0 && n + count > maxRow) {
+        const row = this._sealRow(chunks, groupStart, i, n);
+        st.insertChunk.run(id, row.minTimeMs, row.maxTimeMs, toBuffer(row.data), row.encoding);
+        groupStart = i;
+        n = 0;
       }
-      n += c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, this._sealTs, this._sealValues, n) : decodeXorChunk(c.data, this._sealTs, this._sealValues, n);
+      n += count;
     }
-    emit();
-    return out;
+    const first = chunks[0] as EncodedChunk;
+    const last = chunks[chunks.length - 1] as EncodedChunk;
+    const leftOpen = n + this._samplesPerChunk <= maxRow;
+    let asList = leftOpen && !this._sealOpenRows;
+    for (let i = groupStart; asList && i < chunks.length; i++) if ((chunks[i] as EncodedChunk).encoding !== ChunkEncoding.XOR) asList = false;
+    if (asList) {
+      const tail = chunks.slice(groupStart);
+      st.upsertOpenRow.run(id, (tail[0] as EncodedChunk).minTimeMs, last.maxTimeMs, encodeXorList(tail), ROW_XOR_LIST);
+    } else {
+      const row = this._sealRow(chunks, groupStart, chunks.length, n);
+      if (leftOpen) st.upsertOpenRow.run(id, row.minTimeMs, row.maxTimeMs, toBuffer(row.data), row.encoding);
+      else st.insertChunk.run(id, row.minTimeMs, row.maxTimeMs, toBuffer(row.data), row.encoding);
+    }
+    return { minT: first.minTimeMs, maxT: last.maxTimeMs, leftOpen };
+  }
+
+  /** Chunks [from, to) (`n` samples in all) decoded and re-encoded as one compact row. */
+  private _sealRow(chunks: readonly EncodedChunk[], from: number, to: number, n: number): EncodedChunk {
+    this._ensureSealScratch(n);
+    let k = 0;
+    for (let i = from; i < to; i++) {
+      const c = chunks[i] as EncodedChunk;
+      k += c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, this._sealTs, this._sealValues, k) : decodeXorChunk(c.data, this._sealTs, this._sealValues, k);
+    }
+    const ts = this._sealTs;
+    return { minTimeMs: ts[0] as number, maxTimeMs: ts[k - 1] as number, encoding: ChunkEncoding.COMPACT, data: encodeCompactChunk(ts, this._sealValues, 0, k) };
   }
 
   /**
@@ -1029,8 +1057,24 @@ export class TenantStore {
    * those records can go. A crash between steps leaves state rows that are each an exact snapshot
    * of committed data plus the whole WAL, which recovery replays skipping what the rows hold.
    */
-  private *_checkpointSteps(budgetMs: number): MaintenanceTask {
+  private *_checkpointSteps(budgetMs: number, seal: boolean): MaintenanceTask {
+    if (seal) {
+      for (const id of this._st.xorListOpenRows.all(ROW_XOR_LIST)) {
+        const ms = this._byId[id];
+        if (ms !== undefined) this._markDirty(ms);
+      }
+    }
     if (this._stats.walBytes === 0 && this._dirty.length === 0) return;
+    // Tasks never overlap, so the flag belongs to this one until it ends (or fails).
+    this._sealOpenRows = seal;
+    try {
+      yield* this._checkpointBody(budgetMs);
+    } finally {
+      this._sealOpenRows = false;
+    }
+  }
+
+  private *_checkpointBody(budgetMs: number): MaintenanceTask {
     const capturedWalId = this._lastWalId;
     const capturedWalBytes = this._stats.walBytes;
     const list = this._dirty;
@@ -1086,7 +1130,7 @@ export class TenantStore {
   /** Retention steps (see startRetention); drops only series with no WAL record left. */
   private *_retentionSteps(cutoffMs: number): MaintenanceTask {
     // Persist cut chunks and delete the WAL first, so most series qualify for dropping.
-    yield* this._checkpointSteps(this._stepBudgetMs);
+    yield* this._checkpointSteps(this._stepBudgetMs, false);
     const st = this._st;
     let id = 1;
     const dropped: MemSeries[] = [];
