@@ -230,7 +230,8 @@ describe('space', () => {
     const full = dbBytes(dir);
     const db = new Database(join(dir, 'tenants', 't.db'));
     expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
-    expect(db.pragma('freelist_count', { simple: true })).toBeLessThan(256);
+    // A graceful close returns every free page, not only the surplus routine checkpoints give back.
+    expect(db.pragma('freelist_count', { simple: true })).toBe(0);
     db.close();
     const b2 = openBackend(dir, { retentionMs: 1, clock });
     await b2.append('t', batch([L({ __name__: 'keep' }), [10_000]]));

@@ -586,7 +586,8 @@ export class TenantStore {
         DROP TABLE open_rows;
         ALTER TABLE open_rows_compacted RENAME TO open_rows;`);
     });
-    this._task = this._vacuumSteps(0);
+    // Every free page, not just a surplus of a MiB: nothing will reuse them before the next open.
+    this._task = this._vacuumSteps(0, 0);
     while (this.step()) {
       /* run to completion */
     }
@@ -1232,10 +1233,10 @@ export class TenantStore {
   }
 
   /** Gives free pages back to the file system, a bounded number per step, until `keep` remain. */
-  private *_vacuumSteps(keep: number): MaintenanceTask {
+  private *_vacuumSteps(keep: number, slackPages = VACUUM_MIN_FREE_BYTES / this._pageSize): MaintenanceTask {
     for (;;) {
       const free = this._freePages();
-      if (free <= keep + VACUUM_MIN_FREE_BYTES / this._pageSize) return;
+      if (free <= keep + slackPages) return;
       yield;
       const t0 = performance.now();
       this._db.pragma(`incremental_vacuum(${Math.min(VACUUM_BYTES_PER_STEP / this._pageSize, free - keep)})`);
