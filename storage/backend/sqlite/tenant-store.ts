@@ -873,7 +873,9 @@ export class TenantStore {
     let lo = ms.persistedLastLo;
     let hi = ms.persistedLastHi;
     const st = this._st;
-    const open = ms.persistedMaxT === -Infinity ? undefined : st.openRow.get(ms.id);
+    // Most checkpoints of a series only rewrite its state row: read the open row only when it may change.
+    const mayChangeRows = ms.unflushed.length > 0 || this._sealOpenRows;
+    const open = !mayChangeRows || ms.persistedMaxT === -Infinity ? undefined : st.openRow.get(ms.id);
     const sealOpen = this._sealOpenRows && open !== undefined && open[3] === ROW_XOR_LIST;
     if (ms.unflushed.length > 0 || sealOpen) {
       // The open row (if any) and the cut chunks become rows (see _writeRows).
