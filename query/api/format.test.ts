@@ -98,9 +98,20 @@ describe('JSON strings', () => {
     ['<a&b>', '"\\u003ca\\u0026b\\u003e"'],
     ['sep\u2028\u2029', '"sep\\u2028\\u2029"'],
     ['ünïcödé ✓', '"ünïcödé ✓"'],
+    ['', '""'],
+    ['del\u007f', '"del\u007f"'],
   ])('%j', (s, want) => {
     expect(jsonString(s)).toBe(want);
     expect(JSON.parse(jsonString(s))).toBe(s);
+  });
+
+  it('escapes every UTF-16 code unit as Go does, whichever path it takes', () => {
+    const go: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+    for (let c = 0; c < 0x10000; c++) {
+      const s = `a${String.fromCharCode(c)}b`;
+      const want = JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (ch) => go[ch] as string);
+      if (jsonString(s) !== want) expect([c, jsonString(s)]).toEqual([c, want]);
+    }
   });
 
   it('renders label sets, series and string arrays', () => {
