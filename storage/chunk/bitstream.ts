@@ -136,6 +136,23 @@ export class BitWriter {
   }
 
   /**
+   * Copies the written bytes (zero-padded last byte) into `dest` at `at` and returns that part of
+   * `dest` (a view): many writers' bytes in one buffer cost one allocation instead of one each.
+   * `dest` must have `byteLength` bytes of room at `at`.
+   */
+  bytesInto(dest: Uint8Array, at: number): Uint8Array {
+    const len = this.byteLength;
+    const src = this._buf;
+    const from = this._base;
+    // A small own array lives in the JS heap, where a subarray would move its bytes out (see bytes()).
+    if (this._page >= 0 && len > 64) dest.set(src.subarray(from, from + this._flushed), at);
+    else for (let i = 0; i < this._flushed; i++) dest[at + i] = src[from + i] as number;
+    const out = dest.subarray(at, at + len);
+    this._tailInto(out);
+    return out;
+  }
+
+  /**
    * The written bytes, for a writer that is done (no more writes): for a writer with its own
    * array, that array itself when its unused room is small, else a copy, so a finished chunk does
    * not pin much spare memory. An arena writer's region goes back to the arena.

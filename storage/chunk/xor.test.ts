@@ -325,3 +325,22 @@ describe('decodeXorChunkRange agrees with XorIterator', () => {
     }
   });
 });
+
+describe('XorEncoder.bytesInto', () => {
+  it('writes the same bytes as bytes() at any offset, for own arrays and arena regions, as the head grows', () => {
+    const arena = new ByteArena();
+    const encoders = [new XorEncoder(8), new XorEncoder(8, arena), new XorEncoder(32, arena)];
+    const values = new Float64Array([1, 1.5, 1.5, -3, 1e300, 0.1, 42, 42, 7]);
+    const words = wordsOf(values);
+    const dest = new Uint8Array(4096);
+    for (let i = 0; i < 200; i++) {
+      for (const enc of encoders) {
+        enc.append(1_700_000_000_000 + i * 15_000 + (i % 3), words, i % values.length);
+        const at = (i * 7) % 1000;
+        const view = enc.bytesInto(dest, at);
+        expect([view.byteOffset, view.length]).toEqual([at, enc.byteLength]);
+        expect(Array.from(view)).toEqual(Array.from(enc.bytes()));
+      }
+    }
+  });
+});

@@ -138,6 +138,11 @@ export class XorEncoder extends BitWriter {
     return this._withHeader(super.bytes());
   }
 
+  /** The encoded chunk, header included, copied into `dest` at `at` (see BitWriter.bytesInto). */
+  override bytesInto(dest: Uint8Array, at: number): Uint8Array {
+    return this._withHeader(super.bytesInto(dest, at));
+  }
+
   /**
    * The encoded chunk of an encoder that takes no more samples (a cut head): its buffer when
    * little of it is unused, else a copy (see BitWriter.finish).

@@ -629,12 +629,21 @@ export class TenantStore {
     this._sortByLabels(list);
     if (newestOnly && list.every((ms) => ms.lastT <= endMs)) return newestSamples(list, startMs);
     const persisted = this._persistedChunks(list, startMs, endMs);
+    // Heads change with later appends, so they are copied: all into one buffer (one allocation
+    // per select instead of one off-heap buffer per series, which V8 answers with extra GCs).
+    let headBytes = 0;
+    for (let i = 0; i < list.length; i++) {
+      const h = (list[i] as MemSeries).head;
+      if (h !== null && h.count > 0 && h.minTimeMs <= endMs && h.maxTimeMs >= startMs) headBytes += h.byteLength;
+    }
+    const heads = new Uint8Array(headBytes);
+    let headAt = 0;
     const out: SelectedSeries[] = [];
     for (let i = 0; i < list.length; i++) {
       const ms = list[i] as MemSeries;
       const chunks: EncodedChunk[] = persisted[i] ?? [];
       // Cut chunks are never modified (a flush replaces the list), so they are handed out as they
-      // are; only the head, which later appends change, is copied.
+      // are; only the head is copied (above).
       // Indexed: for-of over the frozen NO_CHUNKS takes V8's slow iterator path (~5x per series).
       const cut = ms.unflushed;
       for (let k = 0; k < cut.length; k++) {
@@ -643,7 +652,9 @@ export class TenantStore {
       }
       const h = ms.head;
       if (h !== null && h.count > 0 && h.minTimeMs <= endMs && h.maxTimeMs >= startMs) {
-        chunks.push({ minTimeMs: h.minTimeMs, maxTimeMs: h.maxTimeMs, encoding: ChunkEncoding.XOR, data: h.bytes() });
+        const data = h.bytesInto(heads, headAt);
+        headAt += data.length;
+        chunks.push({ minTimeMs: h.minTimeMs, maxTimeMs: h.maxTimeMs, encoding: ChunkEncoding.XOR, data });
       }
       if (chunks.length > 0) out.push({ labels: ms.labels, chunks });
     }
@@ -670,7 +681,14 @@ export class TenantStore {
       unranked = 0;
     }
     if (unranked === 0) {
-      list.sort((a, b) => (rank[a.id] as number) - (rank[b.id] as number));
+      // Sort numbers, not objects: keys rank·n + position in a Float64Array sort natively, 2–3× faster
+      // than a comparator over the series (exact: rank·n + n stays far below 2^53).
+      const n = list.length;
+      const keys = new Float64Array(n);
+      for (let i = 0; i < n; i++) keys[i] = (rank[(list[i] as MemSeries).id] as number) * n + i;
+      keys.sort();
+      const byPosition = list.slice();
+      for (let i = 0; i < n; i++) list[i] = byPosition[(keys[i] as number) % n] as MemSeries;
       return;
     }
     const len = rank.length;
