@@ -56,6 +56,27 @@ describe('select over many series', () => {
     }
   });
 
+  it('keeps label order for repeated selects of a small share of the series (ranks rebuilt once sorts have cost as much)', async () => {
+    const b = openBackend();
+    const other: [Labels, number[], number[]][] = [];
+    for (let k = 0; k < 1000; k++) other.push([L({ __name__: 'other', k: String(k) }), [1000], [k]]);
+    await b.append('t', batch(...other));
+    const small: Labels[] = [];
+    const sel = m(MatchType.EQ, '__name__', 'small');
+    // 40 selects of ~100 series (a tenth of all): the rebuild comes after ~17; new series between
+    // selects stay unranked until then.
+    for (let round = 0; round < 40; round++) {
+      const add: [Labels, number[], number[]][] = [];
+      for (let k = 0; k < (round === 0 ? 90 : 1); k++) {
+        const l = L({ __name__: 'small', a: String((round * 7919 + k * 104729) % 1009), r: String(round) });
+        add.push([l, [1000], [k]]);
+        small.push(l);
+      }
+      await b.append('t', batch(...add));
+      expect((await b.select('t', [sel], 0, 1e9)).map((s) => s.labels)).toEqual([...small].sort(compareLabels));
+    }
+  });
+
   it('selects many series with persisted, unflushed and head chunks exactly like a per-series scan', async () => {
     // 40 series with different sample spacings, so chunk boundaries differ per series; part of
     // the data is checkpointed (persisted rows), the rest stays cut-but-unflushed or in the head.

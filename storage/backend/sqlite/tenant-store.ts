@@ -270,6 +270,11 @@ export class TenantStore {
    * the store is open and labels never change, so a rank stays valid until the series is dropped.
    */
   private _labelRank = new Uint32Array(0);
+  /**
+   * Comparisons (n·log2 n per sort) spent since the last rank rebuild sorting lists with many
+   * unranked series; once they add up to a rebuild's (one sort of every series), rebuild.
+   */
+  private _unrankedSortWork = 0;
 
   // Planning scratch, reused by every commit (lifetime: one commit call).
   private _accT = new Float64Array(1024);
@@ -675,10 +680,17 @@ export class TenantStore {
     let rank = this._labelRank;
     let unranked = 0;
     for (const ms of list) if (ms.id >= rank.length || rank[ms.id] === 0) unranked++;
-    if (unranked * 8 > list.length && this._index.seriesCount <= 4 * list.length) {
-      this._rebuildLabelRanks();
-      rank = this._labelRank;
-      unranked = 0;
+    if (unranked * 8 > list.length) {
+      // Rebuild at once for a list of a large share of all series; for smaller ones (a dashboard's
+      // metric), once the label-string sorts since the last rebuild have cost as much as one
+      // (amortised: sorting stays within twice the work of sorting ranks every time).
+      const all = this._index.seriesCount;
+      this._unrankedSortWork += list.length * Math.log2(list.length);
+      if (all <= 4 * list.length || this._unrankedSortWork >= all * Math.log2(all)) {
+        this._rebuildLabelRanks();
+        rank = this._labelRank;
+        unranked = 0;
+      }
     }
     if (unranked === 0) {
       // Sort numbers, not objects: keys rank·n + position in a Float64Array sort natively, 2–3× faster
@@ -706,6 +718,7 @@ export class TenantStore {
     const rank = new Uint32Array(this._nextId);
     for (let i = 0; i < all.length; i++) rank[(all[i] as MemSeries).id] = i + 1;
     this._labelRank = rank;
+    this._unrankedSortWork = 0;
   }
 
   /**
