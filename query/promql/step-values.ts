@@ -153,6 +153,10 @@ export class SeriesCollector {
  * produced it, so two different inputs landing on one label set fail even in different blocks.
  */
 export function assertUniqueLabelsets(series: readonly StepSeries[], sources?: readonly Labels[], seen?: Map<string, string>): void {
+  // Each output series is its source's labels, with or without the metric name, and sources are
+  // distinct label sets: when they all share one name, the outputs are distinct too. The common
+  // case (`rate(metric[5m])`) then needs no key per series.
+  if (seen === undefined && sources !== undefined && sameMetricName(sources)) return;
   if (seen === undefined || sources === undefined) {
     const local = new Set<string>();
     for (const s of series) {
@@ -172,4 +176,17 @@ export function assertUniqueLabelsets(series: readonly StepSeries[], sources?: r
     if (prev !== undefined && prev !== src) throw execError('promql-duplicate-labelset', DUPLICATE_LABELSET_MESSAGE);
     seen.set(key, src);
   }
+}
+
+/** Whether every label set has the same `__name__` value (or none has one). */
+function sameMetricName(sets: readonly Labels[]): boolean {
+  if (sets.length < 2) return true;
+  const first = metricNameOf(sets[0] as Labels);
+  for (let k = 1; k < sets.length; k++) if (metricNameOf(sets[k] as Labels) !== first) return false;
+  return true;
+}
+
+function metricNameOf(labels: Labels): string | undefined {
+  for (let i = 0; i < labels.length; i += 2) if (labels[i] === METRIC_NAME) return labels[i + 1];
+  return undefined;
 }
