@@ -27,6 +27,20 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/** Writes the varint of `v` (a non-negative safe integer) at `off` of `buf`; returns the offset after it. */
+export function putUvarint(buf: Uint8Array, off: number, v: number): number {
+  while (v >= TWO_32) {
+    buf[off++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  while (v >= 0x80) {
+    buf[off++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[off++] = v;
+  return off;
+}
+
 /** Size of a length-delimited field with a 1-byte tag and `len` bytes of content. */
 export function lenFieldSize(len: number): number {
   return 1 + varintSize(len) + len;
@@ -113,20 +127,9 @@ export class WireWriter {
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < list.length; i++) {
-      let v = list[i] as number;
-      if (v < 0x80) {
-        buf[p++] = v;
-        continue;
-      }
-      while (v >= TWO_32) {
-        buf[p++] = (v % 128) | 0x80;
-        v = Math.floor(v / 128);
-      }
-      while (v >= 0x80) {
-        buf[p++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-      buf[p++] = v;
+      const v = list[i] as number;
+      if (v < 0x80) buf[p++] = v;
+      else p = putUvarint(buf, p, v);
     }
     this.pos = p;
   }

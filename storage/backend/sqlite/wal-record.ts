@@ -1,4 +1,5 @@
 import { AppError, ErrorKind } from '../../../common/errors.js';
+import { putUvarint } from '../../../proto/wire-writer.js';
 
 /**
  * Binary layout of one WAL record, version 3 (written; integers little-endian, varints LEB128):
@@ -39,20 +40,6 @@ export const WAL_CORRUPT = 'wal-corrupt';
 
 function walCorrupt(detail: string): AppError {
   return new AppError(ErrorKind.Internal, WAL_CORRUPT, `wal record corrupt: ${detail} [err-${WAL_CORRUPT}]`);
-}
-
-/** Writes `v` (a non-negative safe integer) as LEB128 at `off`; returns the new offset. */
-function putUvarint(buf: Uint8Array, off: number, v: number): number {
-  while (v >= 0x80000000) {
-    buf[off++] = (v % 128) | 128;
-    v = Math.floor(v / 128);
-  }
-  while (v >= 128) {
-    buf[off++] = (v & 127) | 128;
-    v >>>= 7;
-  }
-  buf[off++] = v;
-  return off;
 }
 
 function zigzag(d: number): number {
