@@ -8,8 +8,9 @@ import { ChunkEncoding, type EncodedChunk } from '../backend.js';
  * Why: an open row grows by one chunk at a time. Re-encoding it in the compact format at every
  * checkpoint decoded and re-encoded its older chunks each time (1 + 2 + 3 + 4 chunk encodings for a
  * 4-chunk row on a live stream); kept as XOR it is encoded once, when it is complete or at an
- * admin flush or graceful close (the way Prometheus keeps cut head chunks as they are on disk
- * until its compaction).
+ * admin flush (the way Prometheus keeps cut head chunks as they are on disk until its
+ * compaction). A graceful close leaves open rows as they are: sealing every one would make
+ * shutdown several times longer.
  *
  * Layout, per chunk: min_t (float64 LE) | max_t (float64 LE) | byte length (uint32 LE) | XOR bytes.
  */

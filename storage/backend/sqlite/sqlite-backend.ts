@@ -39,7 +39,7 @@
  *   the same transaction; then deletes the WAL records that were applied when it started; then
  *   incremental vacuum steps. Cut chunks that complete a row are re-encoded compact into `chunks`;
  *   the others join the series' open row as they are (XOR), so each chunk is re-encoded once. An
- *   admin flush and the close also re-encode open rows compact (open-row.ts).
+ *   admin flush also re-encodes open rows compact (open-row.ts).
  * - Retention (every retentionIntervalMs when retentionMs > 0): a checkpoint, then per series
  *   deletes the chunks whose max time is before now − retention (rewriting its state row in the
  *   same transaction); a series whose chunks and head are all expired and that no remaining WAL

@@ -26,7 +26,7 @@ import { convertSeriesTable } from './label-pairs.js';
  *   routine checkpoints write XOR (cheap), the final one of a graceful close COMPACT (about half
  *   the bytes). Older files get the column (NULL). A file of a newer version than this code is refused.
  * - 6: an open row may also be an XOR list (`open_rows.enc` = ROW_XOR_LIST, see open-row.ts): its cut
- *   chunks side by side as appended, re-encoded only once complete or at an admin flush or close.
+ *   chunks side by side as appended, re-encoded only once complete or at an admin flush.
  *   Older files need no conversion; older builds cannot read such rows, hence the new version.
  */
 export const SCHEMA_VERSION = 6;
@@ -46,7 +46,7 @@ export function headTableSql(name: string): string {
 
 /**
  * DDL of the open-row table named `name`: per series at most one row, the chunks flushed since its
- * last complete row (an XOR list, or one compact chunk after an admin flush or a close), rewritten
+ * last complete row (an XOR list, or one compact chunk after an admin flush), rewritten
  * at each checkpoint that adds a chunk until it is complete. Kept apart
  * from `chunks` so that table is only ever appended to: rewriting growing rows inside it split its
  * pages (measured 25 % of its bytes unused, against 4 % append-only).

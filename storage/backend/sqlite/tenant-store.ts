@@ -236,8 +236,8 @@ export class TenantStore {
   private _headEncoding: ChunkEncoding = ChunkEncoding.XOR;
   private _sealValues = new Float64Array(512);
   /**
-   * Whether checkpoints write open rows in the compact format (admin flush, graceful close) rather
-   * than as XOR lists (routine checkpoints, see open-row.ts).
+   * Whether checkpoints write open rows in the compact format (admin flush) rather than as XOR
+   * lists (routine checkpoints and the close, see open-row.ts).
    */
   private _sealOpenRows = false;
   private readonly _stepBudgetMs: number;
@@ -556,7 +556,9 @@ export class TenantStore {
   finalCheckpoint(): void {
     this._headEncoding = ChunkEncoding.COMPACT;
     for (const ms of this._allSeries()) if (ms.head !== null && ms.head.count > 0) this._markDirty(ms);
-    this.checkpoint(true);
+    // Open rows stay as they are: sealing them all would make shutdown several times longer
+    // (seconds per million series), and they are sealed when complete anyway.
+    this.checkpoint();
   }
 
   /** Finishes the running task, then runs a whole checkpoint now (tests, close); `seal` as in startCheckpoint. */
