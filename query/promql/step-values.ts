@@ -4,7 +4,7 @@
  * flag, never an object per point. Step `i` is at `grid.startMs + i * grid.stepMs`.
  */
 import { AppError, ErrorKind } from '../../common/errors.js';
-import { METRIC_NAME, seriesKey } from '../../common/labels.js';
+import { getLabel, METRIC_NAME, seriesKey } from '../../common/labels.js';
 import type { Labels } from '../../common/types.js';
 
 /** The evaluation steps of one (sub)query: `n` steps from `startMs`, `stepMs` apart. */
@@ -181,12 +181,7 @@ export function assertUniqueLabelsets(series: readonly StepSeries[], sources?: r
 /** Whether every label set has the same `__name__` value (or none has one). */
 function sameMetricName(sets: readonly Labels[]): boolean {
   if (sets.length < 2) return true;
-  const first = metricNameOf(sets[0] as Labels);
-  for (let k = 1; k < sets.length; k++) if (metricNameOf(sets[k] as Labels) !== first) return false;
+  const first = getLabel(sets[0] as Labels, METRIC_NAME);
+  for (let k = 1; k < sets.length; k++) if (getLabel(sets[k] as Labels, METRIC_NAME) !== first) return false;
   return true;
-}
-
-function metricNameOf(labels: Labels): string | undefined {
-  for (let i = 0; i < labels.length; i += 2) if (labels[i] === METRIC_NAME) return labels[i + 1];
-  return undefined;
 }

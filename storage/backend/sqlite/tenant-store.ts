@@ -210,6 +210,12 @@ function chunkFromRow(minT: number, maxT: number, data: Buffer, enc: number): En
   return { minTimeMs: minT, maxTimeMs: maxT, encoding: enc as ChunkEncoding, data };
 }
 
+/** The series' head if it has samples overlapping [startMs, endMs], else null. */
+function headInRange(ms: MemSeries, startMs: number, endMs: number): XorEncoder | null {
+  const h = ms.head;
+  return h !== null && h.count > 0 && h.minTimeMs <= endMs && h.maxTimeMs >= startMs ? h : null;
+}
+
 /** The chunks of a row: its XOR chunks for an XOR-list open row, else the row as one chunk. */
 function rowChunks(minT: number, maxT: number, data: Buffer, enc: number): EncodedChunk[] {
   return enc === ROW_XOR_LIST ? decodeXorList(data) : [chunkFromRow(minT, maxT, data, enc)];
@@ -640,8 +646,8 @@ export class TenantStore {
     // per select instead of one off-heap buffer per series, which V8 answers with extra GCs).
     let headBytes = 0;
     for (let i = 0; i < list.length; i++) {
-      const h = (list[i] as MemSeries).head;
-      if (h !== null && h.count > 0 && h.minTimeMs <= endMs && h.maxTimeMs >= startMs) headBytes += h.byteLength;
+      const h = headInRange(list[i] as MemSeries, startMs, endMs);
+      if (h !== null) headBytes += h.byteLength;
     }
     const heads = new Uint8Array(headBytes);
     let headAt = 0;
@@ -657,8 +663,8 @@ export class TenantStore {
         const c = cut[k] as EncodedChunk;
         if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) chunks.push(c);
       }
-      const h = ms.head;
-      if (h !== null && h.count > 0 && h.minTimeMs <= endMs && h.maxTimeMs >= startMs) {
+      const h = headInRange(ms, startMs, endMs);
+      if (h !== null) {
         const data = h.bytesInto(heads, headAt);
         headAt += data.length;
         chunks.push({ minTimeMs: h.minTimeMs, maxTimeMs: h.maxTimeMs, encoding: ChunkEncoding.XOR, data });
