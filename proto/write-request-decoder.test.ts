@@ -420,15 +420,20 @@ describe('two-phase decode (columns on a worker, labels on the caller)', () => {
     const raws = decodeWriteRequest(buf, { get: () => undefined }).rawLabels!;
     expect(cols.labelHashes.length).toBe(50);
     for (let i = 0; i < 50; i++) {
-      const h = labelRunHash(buf, cols.labelRuns[2 * i]!, cols.labelRuns[2 * i + 1]!);
+      const h = labelRunHash(new DataView(buf.buffer, buf.byteOffset, buf.byteLength), cols.labelRuns[2 * i]!, cols.labelRuns[2 * i + 1]!);
       expect(cols.labelHashes[i]).toBe(h);
-      // A series without labels has no raw key (the empty run hashes to the FNV offset basis).
+      // A series without labels has no raw key (the empty run hashes like the empty string).
       expect(labelStringHash(raws[i] ?? '')).toBe(h);
     }
     const rand = rng(11);
     for (let k = 0; k < 200; k++) {
       const bytes = Uint8Array.from({ length: Math.floor(rand() * 300) }, () => Math.floor(rand() * 256));
-      expect(labelStringHash(Buffer.from(bytes).toString('latin1'))).toBe(labelRunHash(bytes, 0, bytes.length));
+      expect(labelStringHash(Buffer.from(bytes).toString('latin1'))).toBe(labelRunHash(new DataView(bytes.buffer), 0, bytes.length));
+      // The same bytes anywhere in a larger buffer hash the same (words are counted from the run's start).
+      const at = 1 + Math.floor(rand() * 7);
+      const shifted = new Uint8Array(bytes.length + 8);
+      shifted.set(bytes, at);
+      expect(labelRunHash(new DataView(shifted.buffer), at, at + bytes.length)).toBe(labelRunHash(new DataView(bytes.buffer), 0, bytes.length));
     }
   });
 

@@ -85,19 +85,45 @@ export interface RawLabelsLookup<T extends KnownLabels> {
 }
 
 /**
- * 32-bit FNV-1a of bytes [start, end): the hash of a series' raw label bytes. Equal to
- * `labelStringHash` of their latin1 string, so either side may compute it.
+ * 32-bit hash of bytes [start, end) of `view`: the key of a series' raw label bytes. It takes four
+ * bytes (little-endian, counted from `start`) per multiply rather than one as FNV-1a does: a
+ * Prometheus sender repeats every series' ~100 label bytes in every request, and hashing them
+ * byte by byte was ~15 % of the receiving thread's CPU on that shape (word-wise: ~7x faster per
+ * series). A murmur3 finaliser mixes the result, as the map keys use only its low bits. Equal to
+ * `labelStringHash` of the bytes' latin1 string, so either side may compute it.
  */
-export function labelRunHash(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-  return h >>> 0;
+export function labelRunHash(view: DataView, start: number, end: number): number {
+  let h = (0x811c9dc5 ^ (end - start)) | 0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    h = Math.imul(h ^ view.getInt32(i, true), 0x01000193);
+    h ^= h >>> 15;
+  }
+  for (; i < end; i++) h = Math.imul(h ^ view.getUint8(i), 0x01000193);
+  return finishHash(h);
 }
 
 /** labelRunHash of the bytes a latin1 string stands for (char codes 0–255). */
 export function labelStringHash(raw: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < raw.length; i++) h = Math.imul(h ^ raw.charCodeAt(i), 0x01000193);
+  const end = raw.length;
+  let h = (0x811c9dc5 ^ end) | 0;
+  let i = 0;
+  for (; i + 4 <= end; i += 4) {
+    const word = raw.charCodeAt(i) | (raw.charCodeAt(i + 1) << 8) | (raw.charCodeAt(i + 2) << 16) | (raw.charCodeAt(i + 3) << 24);
+    h = Math.imul(h ^ word, 0x01000193);
+    h ^= h >>> 15;
+  }
+  for (; i < end; i++) h = Math.imul(h ^ raw.charCodeAt(i), 0x01000193);
+  return finishHash(h);
+}
+
+/** murmur3's 32-bit finaliser: every input bit reaches every output bit. */
+function finishHash(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -171,9 +197,9 @@ class LabelRuns {
   contiguous = true;
 
   /** labelRunHash of every run, in order. */
-  hashes(buf: Uint8Array): Uint32Array {
+  hashes(view: DataView): Uint32Array {
     const out = new Uint32Array(this.n);
-    for (let i = 0; i < this.n; i++) out[i] = labelRunHash(buf, this.pairs[2 * i] as number, this.pairs[2 * i + 1] as number);
+    for (let i = 0; i < this.n; i++) out[i] = labelRunHash(view, this.pairs[2 * i] as number, this.pairs[2 * i + 1] as number);
     return out;
   }
 
@@ -490,7 +516,9 @@ function decodeTimeSeries(s: State, end: number): Labels {
     if (runEnd > start && s.latin1 !== null) {
       const raw = s.latin1(start, runEnd);
       s.raw = raw;
-      const hit = s.lookup.get(raw);
+      // Hash the bytes in place (word reads), not the string just made from them.
+      const lookup = s.lookup;
+      const hit = lookup.getHashed !== undefined ? lookup.getHashed(labelRunHash(s.view, start, runEnd), raw) : lookup.get(raw);
       if (hit !== undefined) {
         s.hit = hit;
         r.pos = runEnd;
@@ -704,7 +732,7 @@ function decodeCore(buf: Uint8Array, lookup: RawLabelsLookup<KnownLabels> | unde
       tsMs: cols.tsMs.slice(0, cols.n),
       values: cols.values.slice(0, cols.n),
       labelRuns: runs.pairs.slice(0, 2 * runs.n),
-      labelHashes: runs.hashes(s.buf),
+      labelHashes: runs.hashes(s.view),
       exemplars: s.exemplars,
       metadata,
       histogramCount: s.histograms,
