@@ -229,3 +229,44 @@ describe('Engine step blocks', () => {
     expect(err.kind).toBe('timeout');
   });
 });
+
+describe('Engine range functions over many steps', () => {
+  // A counter scraped every 15 s for 2 h with resets (and a staleness marker, and one plain NaN)
+  // only in the second hour, so the first windows of a range query see none.
+  const ts: number[] = [];
+  const vs: number[] = [];
+  let v = 0;
+  for (let i = 0; i < 480; i++) {
+    v = i === 300 || i === 377 || i === 410 ? 3 : v + ((i * 7) % 5);
+    ts.push(i * 15_000 + (i % 3) * 100);
+    vs.push(i === 350 ? NaN : v);
+  }
+  const counter = series('c', ts, vs);
+  setStaleNaNAt(counter.values, 200);
+
+  it.each(['rate(c[5m])', 'increase(c[2m])', 'delta(c[5m])', 'irate(c[1m])', 'resets(c[10m])', 'avg_over_time(c[5m])'])(
+    '%s at each step of a range query equals an instant query at that time',
+    async (query) => {
+      const engine = new Engine(OPTS);
+      const q = arrayQueryable([counter]);
+      const [start, end, step] = [60_000, 7_200_000, 30_000];
+      const range = await engine.rangeQuery(q, query, start, end, step);
+      if (range.value.type !== 'matrix') throw new Error('expected a matrix');
+      const got = range.value.series[0];
+      let compared = 0;
+      for (let t = start; t <= end; t += step) {
+        const inst = await engine.instantQuery(q, query, t);
+        if (inst.value.type !== 'vector') throw new Error('expected a vector');
+        const want = inst.value.elements[0]?.value;
+        const at = got === undefined ? -1 : Array.from(got.tsMs).indexOf(t);
+        if (want === undefined) {
+          expect(at).toBe(-1);
+          continue;
+        }
+        expect(Object.is(got?.values[at], want) || got?.values[at] === want, `${query} at ${t}`).toBe(true);
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(200);
+    },
+  );
+});

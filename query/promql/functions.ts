@@ -38,50 +38,121 @@ interface WindowCtx {
   param: number;
   /** Second scalar argument at this step (holt_winters' trend factor), else NaN. */
   param2: number;
-  /**
-   * For rate/increase: `resets[j]` = number of counter resets (v[k] < v[k-1]) among samples 1..j
-   * of the current series, so a window without resets skips the reset scan. Else empty.
-   */
-  resets: Uint32Array;
 }
 
 /** A range function over samples `[lo, hi)` of one series; null means no output for the window. */
 type RangeImpl = (ts: Float64Array, vs: Float64Array, lo: number, hi: number, w: WindowCtx) => number | null;
 
+/**
+ * Samples of one series in each step's window: step i's window holds samples `[lo[i], hi[i])`.
+ * Filled for every step before the function runs, so the per-window loops below are tight.
+ */
+interface SeriesWindows {
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  /** Window end of each step, ms; the window is `[end − rangeMs, end]`. */
+  readonly endMs: Float64Array;
+  readonly rangeMs: number;
+  /** Evaluation time of step i is `gridStartMs + i × stepMs` (not shifted by offset). */
+  readonly gridStartMs: number;
+  readonly stepMs: number;
+  /** Scalar arguments per step (quantile φ, predict_linear's seconds, holt_winters' factors), else null. */
+  readonly param: Float64Array | null;
+  readonly param2: Float64Array | null;
+}
+
+/**
+ * A range function over all steps of one series: sets `out.values[i]` and `out.present[i]` for
+ * every step with a result. One call per series keeps the per-window work in one optimised loop
+ * (a call per window through a function value cannot be inlined, and boxes each result).
+ */
+type SeriesKernel = (ts: Float64Array, vs: Float64Array, win: SeriesWindows, out: StepSeries) => void;
+
 type Handler = (ev: Evaluator, call: Call, grid: StepGrid) => EvalValue;
 
-/** Prometheus 2.42 `extrapolatedRate`: see docs/spec promql-semantics §5 (zero clamp before the threshold test, as in 2.x). */
-function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeImpl {
-  return (ts, vs, lo, hi, w) => {
-    const count = hi - lo;
-    if (count < 2) return null;
-    const firstT = ts[lo] as number;
-    const lastT = ts[hi - 1] as number;
-    const firstV = vs[lo] as number;
-    let result = (vs[hi - 1] as number) - firstV;
-    if (isCounter && w.resets[hi - 1] !== w.resets[lo]) {
-      let last = 0;
-      for (let j = lo; j < hi; j++) {
-        const v = vs[j] as number;
-        if (v < last) result += last;
-        last = v;
-      }
+/**
+ * Prometheus 2.42 `extrapolatedRate` over samples `[lo, hi)` (at least 2) of the window
+ * `[endMs − rangeMs, endMs]`: see docs/spec promql-semantics §5 (zero clamp before the threshold test, as
+ * in 2.x). `resets` is null when the series has no counter reset at all, else the running count of
+ * resets per sample (see counterResets), so a window without one skips the reset scan.
+ */
+function extrapolatedWindow(
+  ts: Float64Array,
+  vs: Float64Array,
+  lo: number,
+  hi: number,
+  endMs: number,
+  rangeMs: number,
+  isCounter: boolean,
+  isRate: boolean,
+  resets: Uint32Array | null,
+): number {
+  const count = hi - lo;
+  const firstT = ts[lo] as number;
+  const lastT = ts[hi - 1] as number;
+  const firstV = vs[lo] as number;
+  let result = (vs[hi - 1] as number) - firstV;
+  if (isCounter && resets !== null && resets[hi - 1] !== resets[lo]) {
+    let last = 0;
+    for (let j = lo; j < hi; j++) {
+      const v = vs[j] as number;
+      if (v < last) result += last;
+      last = v;
     }
-    let toStart = (firstT - w.startMs) / 1000;
-    const toEnd = (w.endMs - lastT) / 1000;
-    const sampled = (lastT - firstT) / 1000;
-    const avg = sampled / (count - 1);
-    if (isCounter && result > 0 && firstV >= 0) {
-      const toZero = sampled * (firstV / result);
-      if (toZero < toStart) toStart = toZero;
+  }
+  let toStart = (firstT - (endMs - rangeMs)) / 1000;
+  const toEnd = (endMs - lastT) / 1000;
+  const sampled = (lastT - firstT) / 1000;
+  const avg = sampled / (count - 1);
+  if (isCounter && result > 0 && firstV >= 0) {
+    const toZero = sampled * (firstV / result);
+    if (toZero < toStart) toStart = toZero;
+  }
+  const threshold = avg * 1.1;
+  let interval = sampled;
+  interval += toStart < threshold ? toStart : avg / 2;
+  interval += toEnd < threshold ? toEnd : avg / 2;
+  result *= interval / sampled;
+  if (isRate) result /= rangeMs / 1000;
+  return result;
+}
+
+let resetScratch = new Uint32Array(0);
+
+/**
+ * Null when no sample of `vs` in `[from, to)` is below its predecessor (the usual counter), else a
+ * shared scratch array whose entry j (from ≤ j < to) counts the resets among samples from+1..j.
+ */
+function counterResets(vs: Float64Array, from: number, to: number): Uint32Array | null {
+  let first = from + 1;
+  while (first < to && !((vs[first] as number) < (vs[first - 1] as number))) first++;
+  if (first >= to) return null;
+  if (resetScratch.length < to) resetScratch = new Uint32Array(Math.max(to, 2 * resetScratch.length));
+  const resets = resetScratch;
+  resets.fill(0, from, first);
+  let r = 0;
+  for (let j = first; j < to; j++) {
+    if ((vs[j] as number) < (vs[j - 1] as number)) r++;
+    resets[j] = r;
+  }
+  return resets;
+}
+
+/** rate, increase (counters) and delta (gauges), all steps of one series. */
+function extrapolatedRate(isCounter: boolean, isRate: boolean): SeriesKernel {
+  return (ts, vs, win, out) => {
+    const { lo, hi, endMs, rangeMs } = win;
+    // Only samples inside some window matter: [first window's start, last window's end).
+    const resets = isCounter && lo.length > 0 ? counterResets(vs, lo[0] as number, hi[hi.length - 1] as number) : null;
+    const values = out.values;
+    const present = out.present;
+    for (let i = 0; i < lo.length; i++) {
+      const first = lo[i] as number;
+      const end = hi[i] as number;
+      if (end - first < 2) continue;
+      values[i] = extrapolatedWindow(ts, vs, first, end, endMs[i] as number, rangeMs, isCounter, isRate, resets);
+      present[i] = 1;
     }
-    const threshold = avg * 1.1;
-    let interval = sampled;
-    interval += toStart < threshold ? toStart : avg / 2;
-    interval += toEnd < threshold ? toEnd : avg / 2;
-    result *= interval / sampled;
-    if (isRate) result /= w.rangeMs / 1000;
-    return result;
   };
 }
 
@@ -173,10 +244,29 @@ function stdvarOverTime(vs: Float64Array, lo: number, hi: number): number {
   return ((kAux[0] as number) + (kAux[1] as number)) / count;
 }
 
-const RANGE_FUNCTIONS: Readonly<Record<string, RangeImpl>> = {
-  rate: extrapolatedRate(true, true),
-  increase: extrapolatedRate(true, false),
-  delta: extrapolatedRate(false, false),
+/** Runs a per-window function over every non-empty window of a series. */
+function perWindow(impl: RangeImpl): SeriesKernel {
+  return (ts, vs, win, out) => {
+    const w: WindowCtx = { startMs: 0, endMs: 0, rangeMs: win.rangeMs, evalMs: 0, param: NaN, param2: NaN };
+    for (let i = 0; i < win.lo.length; i++) {
+      const lo = win.lo[i] as number;
+      const hi = win.hi[i] as number;
+      if (hi <= lo) continue;
+      w.endMs = win.endMs[i] as number;
+      w.startMs = w.endMs - win.rangeMs;
+      w.evalMs = win.gridStartMs + i * win.stepMs;
+      w.param = win.param === null ? NaN : (win.param[i] as number);
+      w.param2 = win.param2 === null ? NaN : (win.param2[i] as number);
+      const r = impl(ts, vs, lo, hi, w);
+      if (r === null) continue;
+      out.present[i] = 1;
+      out.values[i] = r;
+    }
+  };
+}
+
+/** Range functions that run per window (see perWindow); rate, increase and delta have kernels. */
+const WINDOW_FUNCTIONS: Readonly<Record<string, RangeImpl>> = {
   irate: instantValue(true),
   idelta: instantValue(false),
   deriv: (ts, vs, lo, hi) => {
@@ -287,6 +377,14 @@ const RANGE_FUNCTIONS: Readonly<Record<string, RangeImpl>> = {
   },
 };
 
+/** Every range function, as a kernel over all steps of one series. */
+const RANGE_FUNCTIONS: Readonly<Record<string, SeriesKernel>> = {
+  rate: extrapolatedRate(true, true),
+  increase: extrapolatedRate(true, false),
+  delta: extrapolatedRate(false, false),
+  ...Object.fromEntries(Object.entries(WINDOW_FUNCTIONS).map(([name, impl]) => [name, perWindow(impl)])),
+};
+
 /** Index of the range-vector argument and of the optional scalar parameter, per range function. */
 const RANGE_ARG: Readonly<Record<string, { matrix: number; param: number; param2: number }>> = {
   quantile_over_time: { matrix: 1, param: 0, param2: -1 },
@@ -294,7 +392,7 @@ const RANGE_ARG: Readonly<Record<string, { matrix: number; param: number; param2
   holt_winters: { matrix: 0, param: 1, param2: 2 },
 };
 
-function rangeHandler(name: string, impl: RangeImpl): Handler {
+function rangeHandler(name: string, kernel: SeriesKernel): Handler {
   const keepName = name === 'last_over_time';
   const argPos = RANGE_ARG[name] ?? { matrix: 0, param: -1, param2: -1 };
   return (ev, call, grid) => {
@@ -303,12 +401,20 @@ function rangeHandler(name: string, impl: RangeImpl): Handler {
     const param = argPos.param >= 0 ? ev.expectScalar(ev.eval(call.args[argPos.param] as Expr, grid)) : null;
     const param2 = argPos.param2 >= 0 ? ev.expectScalar(ev.eval(call.args[argPos.param2] as Expr, grid)) : null;
     const input = ev.rangeInput(arg, grid);
-    const counter = name === 'rate' || name === 'increase';
-    const w: WindowCtx = { startMs: 0, endMs: 0, rangeMs: input.rangeMs, evalMs: 0, param: NaN, param2: NaN, resets: new Uint32Array(0) };
+    const n = grid.n;
+    const win: SeriesWindows = {
+      lo: new Int32Array(n),
+      hi: new Int32Array(n),
+      endMs: input.endMs,
+      rangeMs: input.rangeMs,
+      gridStartMs: grid.startMs,
+      stepMs: grid.stepMs,
+      param: param === null ? null : param.values,
+      param2: param2 === null ? null : param2.values,
+    };
     const out: StepSeries[] = [];
     const sources: Labels[] = [];
     // One slab for all output series (views per series): far fewer allocations than one per series.
-    const n = grid.n;
     const slabValues = new Float64Array(input.series.length * n);
     const slabPresent = new Uint8Array(input.series.length * n);
     let used = 0;
@@ -319,37 +425,8 @@ function rangeHandler(name: string, impl: RangeImpl): Handler {
         values: slabValues.subarray(used * n, used * n + n),
         present: slabPresent.subarray(used * n, used * n + n),
       };
-      const ts = s.tsMs;
-      if (counter) {
-        if (w.resets.length < ts.length) w.resets = new Uint32Array(Math.max(ts.length, 2 * w.resets.length));
-        const vs = s.values;
-        let r = 0;
-        if (ts.length > 0) w.resets[0] = 0;
-        for (let j = 1; j < ts.length; j++) {
-          if ((vs[j] as number) < (vs[j - 1] as number)) r++;
-          w.resets[j] = r;
-        }
-      }
-      let lo = grid.n > 0 ? firstAtOrAfter(ts, (input.endMs[0] as number) - input.rangeMs) : 0;
-      let hi = lo;
-      for (let i = 0; i < grid.n; i++) {
-        const end = input.endMs[i] as number;
-        const start = end - input.rangeMs;
-        // Window ends never decrease across steps, so both pointers only move forward.
-        while (lo < ts.length && (ts[lo] as number) < start) lo++;
-        if (hi < lo) hi = lo;
-        while (hi < ts.length && (ts[hi] as number) <= end) hi++;
-        if (hi <= lo) continue;
-        w.startMs = start;
-        w.endMs = end;
-        w.evalMs = grid.startMs + i * grid.stepMs;
-        w.param = param === null ? NaN : (param.values[i] as number);
-        w.param2 = param2 === null ? NaN : (param2.values[i] as number);
-        const r = impl(ts, s.values, lo, hi, w);
-        if (r === null) continue;
-        series.present[i] = 1;
-        series.values[i] = r;
-      }
+      fillWindows(s.tsMs, win);
+      kernel(s.tsMs, s.values, win, series);
       if (hasAnyPresent(series)) {
         out.push(series);
         sources.push(s.labels);
@@ -360,6 +437,24 @@ function rangeHandler(name: string, impl: RangeImpl): Handler {
     assertUniqueLabelsets(out, sources, ev.ctx.uniqueRegistry?.(call));
     return { type: 'vector', series: out };
   };
+}
+
+/** Sets `win.lo`/`win.hi` for samples `ts` (ascending): window ends never decrease, so both bounds only move forward. */
+function fillWindows(ts: Float64Array, win: SeriesWindows): void {
+  const { lo: los, hi: his, endMs, rangeMs } = win;
+  const n = los.length;
+  const len = ts.length;
+  let lo = n > 0 ? firstAtOrAfter(ts, (endMs[0] as number) - rangeMs) : 0;
+  let hi = lo;
+  for (let i = 0; i < n; i++) {
+    const end = endMs[i] as number;
+    const start = end - rangeMs;
+    while (lo < len && (ts[lo] as number) < start) lo++;
+    if (hi < lo) hi = lo;
+    while (hi < len && (ts[hi] as number) <= end) hi++;
+    los[i] = lo;
+    his[i] = hi;
+  }
 }
 
 /** Maps every present value of an instant vector, dropping the metric name (per-step duplicate check). */
@@ -605,7 +700,7 @@ const histogramQuantile: Handler = (ev, call, grid) => {
 };
 
 const HANDLERS: Readonly<Record<string, Handler>> = {
-  ...Object.fromEntries(Object.entries(RANGE_FUNCTIONS).map(([name, impl]) => [name, rangeHandler(name, impl)])),
+  ...Object.fromEntries(Object.entries(RANGE_FUNCTIONS).map(([name, kernel]) => [name, rangeHandler(name, kernel)])),
   abs: mathHandler(Math.abs),
   ceil: mathHandler(Math.ceil),
   floor: mathHandler(Math.floor),
@@ -708,7 +803,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   absent_over_time: (ev, call, grid) => {
     const arg = unwrapParens(call.args[0] as Expr);
     if (arg.kind !== 'MatrixSelector' && arg.kind !== 'SubqueryExpr') throw execError('promql-type', 'expected range vector argument to absent_over_time');
-    const present = rangeHandler('present_over_time', RANGE_FUNCTIONS['present_over_time'] as RangeImpl)(ev, call, grid) as VectorValue;
+    const present = rangeHandler('present_over_time', RANGE_FUNCTIONS['present_over_time'] as SeriesKernel)(ev, call, grid) as VectorValue;
     const s = newStepSeries(absentLabels(arg), grid.n);
     for (let i = 0; i < grid.n; i++) {
       let any = false;
