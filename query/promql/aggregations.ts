@@ -79,6 +79,36 @@ export function aggregate(
   }
 }
 
+/**
+ * `sum`'s fold on its own: the commonest aggregation gets a loop without the per-element
+ * operator switch. The first member of a group at a step sets the value (so a lone −0 stays −0).
+ */
+function sumInto(series: readonly StepSeries[], groupOf: Int32Array, n: number, value: Float64Array, count: Float64Array): void {
+  for (let k = 0; k < series.length; k++) {
+    const s = series[k] as StepSeries;
+    const base = (groupOf[k] as number) * n;
+    const present = s.present;
+    const vals = s.values;
+    for (let i = 0; i < n; i++) {
+      if (present[i] !== 1) continue;
+      const x = base + i;
+      const c = count[x] as number;
+      value[x] = c === 0 ? (vals[i] as number) : (value[x] as number) + (vals[i] as number);
+      count[x] = c + 1;
+    }
+  }
+}
+
+/** `count` and `group` need only the number of members per group and step. */
+function countInto(series: readonly StepSeries[], groupOf: Int32Array, n: number, count: Float64Array): void {
+  for (let k = 0; k < series.length; k++) {
+    const s = series[k] as StepSeries;
+    const base = (groupOf[k] as number) * n;
+    const present = s.present;
+    for (let i = 0; i < n; i++) if (present[i] === 1) count[base + i] = (count[base + i] as number) + 1;
+  }
+}
+
 function simpleAgg(op: AggregateOp, input: VectorValue, grouping: readonly string[], without: boolean, n: number): VectorValue {
   const { groupOf, labels } = assignGroups(input.series, grouping, without);
   const nGroups = labels.length;
@@ -89,7 +119,9 @@ function simpleAgg(op: AggregateOp, input: VectorValue, grouping: readonly strin
   const count = new Float64Array(nGroups * n);
   const needMean = op === 'avg' || op === 'stddev' || op === 'stdvar';
   const mean = needMean ? new Float64Array(nGroups * n) : value;
-  for (let k = 0; k < input.series.length; k++) {
+  if (op === 'sum') sumInto(input.series, groupOf, n, value, count);
+  else if (op === 'count' || op === 'group') countInto(input.series, groupOf, n, count);
+  else for (let k = 0; k < input.series.length; k++) {
     const s = input.series[k] as StepSeries;
     const base = (groupOf[k] as number) * n;
     const present = s.present;
@@ -107,9 +139,6 @@ function simpleAgg(op: AggregateOp, input: VectorValue, grouping: readonly strin
         continue;
       }
       switch (op) {
-        case 'sum':
-          value[x] = (value[x] as number) + v;
-          break;
         case 'avg': {
           const m = mean[x] as number;
           if (m === Infinity || m === -Infinity) {
