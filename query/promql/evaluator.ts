@@ -284,25 +284,37 @@ export class Evaluator {
     const lookback = this.ctx.lookbackMs;
     const out: StepSeries[] = [];
     let points = 0;
-    for (const s of this._selected(node)) {
+    const selected = this._selected(node);
+    const n = grid.n;
+    // One slab for all output series (views per series), as range functions do: a typed array
+    // per series costs more to allocate than the lookback walk that fills it.
+    const slabValues = new Float64Array(selected.length * n);
+    const slabPresent = new Uint8Array(selected.length * n);
+    for (const s of selected) {
       this.ctx.checkpoint();
-      const words = wordsOf(s.values);
+      const values = s.values;
+      const words = wordsOf(values);
       const ts = s.tsMs;
       const len = ts.length;
-      const series = newStepSeries(s.labels, grid.n);
+      const at = out.length * n;
+      const series: StepSeries = { labels: s.labels, values: slabValues.subarray(at, at + n), present: slabPresent.subarray(at, at + n) };
       let any = false;
       // j = index of the newest sample with ts ≤ ref; refs never decrease, so j only moves forward
       // (from a binary-searched start, so step blocks late in a long range do not rescan).
       let j = firstAfter(ts, (refs[0] as number) - lookback) - 1;
-      for (let i = 0; i < grid.n; i++) {
+      for (let i = 0; i < n; i++) {
         const ref = refs[i] as number;
         while (j + 1 < len && (ts[j + 1] as number) <= ref) j++;
-        if (j < 0 || (ts[j] as number) < ref - lookback || isStaleNaNAt(words, j)) continue;
+        if (j < 0 || (ts[j] as number) < ref - lookback) continue;
+        const v = values[j] as number;
+        // Only a NaN can be a staleness marker: compare floats first, words only then.
+        if (v !== v && isStaleNaNAt(words, j)) continue;
         series.present[i] = 1;
-        series.values[i] = timestamps ? (ts[j] as number) : (s.values[j] as number);
+        series.values[i] = timestamps ? (ts[j] as number) : v;
         any = true;
         points++;
       }
+      // A series without any value leaves its slab slot (still all zero) to the next one.
       if (any) out.push(series);
     }
     this.ctx.countSamples(points);
