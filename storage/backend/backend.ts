@@ -124,6 +124,21 @@ export function hasRefs(b: Backend): b is Backend & RefBackend {
   return typeof (b as Partial<RefBackend>).appendRefs === 'function';
 }
 
+/**
+ * Optional Backend extension: `select` in slices of at most `sliceSeries` series, in the same
+ * order, read one slice at a time. The service sends each slice as soon as it is read, so the
+ * caller decodes one while storage reads the next (they run on different threads or machines).
+ * An unknown tenant yields nothing. Reading continues only as the caller iterates.
+ */
+export interface SlicedSelectBackend {
+  selectSlices(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, hints: SelectHints | undefined, sliceSeries: number): Iterable<SelectedSeries[]>;
+}
+
+/** Whether `b` implements SlicedSelectBackend. */
+export function hasSlicedSelect(b: Backend): b is Backend & SlicedSelectBackend {
+  return typeof (b as Partial<SlicedSelectBackend>).selectSlices === 'function';
+}
+
 /** What writeExtras kept and rejected. */
 export interface ExtrasResult {
   readonly exemplarsWritten: number;

@@ -28,7 +28,7 @@ import type {
   WriteRequestMsg,
   WriteResponseMsg,
 } from '../../proto/index.js';
-import { hasRefs, type Backend, type SelectedSeries } from '../backend/backend.js';
+import { hasRefs, hasSlicedSelect, type Backend, type SelectedSeries } from '../backend/backend.js';
 import { ERROR_CODE_KEY, ERROR_KIND_KEY, type SelectStreamMessage } from '../rpc.js';
 import { encodeSelectedSeries } from '../select-codec.js';
 
@@ -272,21 +272,30 @@ export function createStorageService(deps: StorageServiceDeps): StorageServiceHa
       const req = call.request;
       const run = async (): Promise<void> => {
         requireTenant(req.tenant);
-        const selected = await backend.select(req.tenant, toMatchers(req.matchers), req.startMs, req.endMs, { newestOnly: req.newestOnly === true });
-        // Each batch selected[from, i] is encoded straight from the backend's series into one
-        // exact-size Buffer (chunk bytes copied once, no message objects), then written.
-        let from = 0;
-        let bytes = 0;
-        for (let i = 0; i < selected.length; i++) {
-          if (call.cancelled) return;
-          bytes += seriesBytes(selected[i] as SelectedSeries);
-          if (i + 1 - from >= selectBatch.maxSeries || bytes >= selectBatch.maxBytes) {
-            await writeMessage(call, encodeSelectedSeries(selected, from, i + 1));
-            from = i + 1;
-            bytes = 0;
+        const matchers = toMatchers(req.matchers);
+        const hints = { newestOnly: req.newestOnly === true };
+        // A backend that reads in slices lets the caller decode one message while the next slice is
+        // read; otherwise everything is read first.
+        const slices = hasSlicedSelect(backend)
+          ? backend.selectSlices(req.tenant, matchers, req.startMs, req.endMs, hints, selectBatch.maxSeries)
+          : [await backend.select(req.tenant, matchers, req.startMs, req.endMs, hints)];
+        for (const selected of slices) {
+          // Each batch selected[from, i] is encoded straight from the backend's series into one
+          // exact-size Buffer (chunk bytes copied once, no message objects), then written.
+          let from = 0;
+          let bytes = 0;
+          for (let i = 0; i < selected.length; i++) {
+            if (call.cancelled) return;
+            bytes += seriesBytes(selected[i] as SelectedSeries);
+            if (i + 1 - from >= selectBatch.maxSeries || bytes >= selectBatch.maxBytes) {
+              await writeMessage(call, encodeSelectedSeries(selected, from, i + 1));
+              from = i + 1;
+              bytes = 0;
+            }
           }
+          if (call.cancelled) return;
+          if (from < selected.length) await writeMessage(call, encodeSelectedSeries(selected, from));
         }
-        if (from < selected.length && !call.cancelled) await writeMessage(call, encodeSelectedSeries(selected, from));
       };
       run().then(
         () => {

@@ -254,6 +254,13 @@ export class SqliteBackend implements Backend, RefBackend {
     return slot.store.select(compileAll(matchers), startMs, endMs, hints?.newestOnly === true);
   }
 
+  /** See SlicedSelectBackend.selectSlices. */
+  *selectSlices(tenant: TenantId, matchers: readonly Matcher[], startMs: TimeMs, endMs: TimeMs, hints: SelectHints | undefined, sliceSeries: number): Iterable<SelectedSeries[]> {
+    const slot = this._readSlot(tenant);
+    if (slot === null) return;
+    yield* slot.store.selectSlices(compileAll(matchers), startMs, endMs, hints?.newestOnly === true, sliceSeries);
+  }
+
   /** See Backend.labelNames; time filtering by each series' data span. */
   async labelNames(tenant: TenantId, matchers: readonly Matcher[], opts: LookupOptions): Promise<string[]> {
     const slot = this._readSlot(tenant);

@@ -638,12 +638,36 @@ export class TenantStore {
    * just its newest sample, from memory: no table read and nothing for the caller to decode.
    */
   select(matchers: readonly CompiledMatcher[], startMs: number, endMs: number, newestOnly = false): SelectedSeries[] {
+    // One slice holds everything when slices are unbounded.
+    for (const all of this.selectSlices(matchers, startMs, endMs, newestOnly, Infinity)) return all;
+    return [];
+  }
+
+  /**
+   * select() in slices of at most `sliceSeries` series (same order), each read when the caller
+   * asks for it: matching and sorting happen once, then each slice's persisted chunks are read and
+   * its heads copied. A slice is read in one synchronous step; a caller that waits between slices
+   * (backpressure) lets writes in, so later slices may hold samples newer than earlier ones.
+   */
+  *selectSlices(matchers: readonly CompiledMatcher[], startMs: number, endMs: number, newestOnly: boolean, sliceSeries: number): Generator<SelectedSeries[]> {
     const list = this._matchingSeries(matchers, startMs, endMs);
     this._sortByLabels(list);
-    if (newestOnly && list.every((ms) => ms.lastT <= endMs)) return newestSamples(list, startMs);
+    if (newestOnly && list.every((ms) => ms.lastT <= endMs)) {
+      yield newestSamples(list, startMs);
+      return;
+    }
+    const step = Math.max(1, sliceSeries);
+    for (let from = 0; from < list.length; from += step) {
+      const slice = this._readSlice(from === 0 && step >= list.length ? list : list.slice(from, from + step), startMs, endMs);
+      if (slice.length > 0) yield slice;
+    }
+  }
+
+  /** Chunks of `list` (sorted) overlapping [startMs, endMs]: persisted, cut-but-unflushed, then the head. */
+  private _readSlice(list: readonly MemSeries[], startMs: number, endMs: number): SelectedSeries[] {
     const persisted = this._persistedChunks(list, startMs, endMs);
     // Heads change with later appends, so they are copied: all into one buffer (one allocation
-    // per select instead of one off-heap buffer per series, which V8 answers with extra GCs).
+    // per slice instead of one off-heap buffer per series, which V8 answers with extra GCs).
     let headBytes = 0;
     for (let i = 0; i < list.length; i++) {
       const h = headInRange(list[i] as MemSeries, startMs, endMs);
