@@ -16,7 +16,7 @@ import { BENCH_USAGE, parseBenchArgs, stepsOf, type BenchOptions, type Shape } f
 import { treeCpuSec, treeMemory, startPeakRss } from './proc-stats.js';
 import { summariseProfiles } from './profile-summary.js';
 import { countSamples, dashboardQueries, runQueries, SLOW_QUERY_MS } from './queries.js';
-import { acceptanceLine, commitLine, fmt, memoryTable, queryAgreement, queryErrors, queryTable, writeTable, type MemoryResult, type SystemResult } from './report.js';
+import { acceptanceLine, commitLine, fmt, medianOfRounds, memoryTable, queryAgreement, queryErrors, queryTable, roundLines, writeTable, type MemoryResult, type SystemResult } from './report.js';
 import { listFiles, startSystem, stopAll, versionOf, which, type SystemName } from './systems.js';
 
 const PREFIX = 'bench_';
@@ -225,13 +225,26 @@ async function main(argv: readonly string[]): Promise<number> {
   const steps = stepsOf(opts);
   for (const shape of opts.shapes) {
     const p = prepare(shape, opts, opts.series, steps);
-    const results: SystemResult[] = [];
-    for (const name of opts.systems) results.push(await runSystem(name, p, opts));
+    // Round r starts with the r-th system, so no system always runs in the same phase of a machine
+    // whose speed drifts; each figure is then the median over the rounds.
+    const byRound: SystemResult[][] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const order = opts.systems.map((_, i) => opts.systems[(i + r) % opts.systems.length] as SystemName);
+      const round: SystemResult[] = [];
+      for (const name of order) round.push(await runSystem(name, p, opts));
+      byRound.push(opts.systems.map((name) => round.find((x) => x.system === name) as SystemResult));
+    }
+    const results = opts.systems.map((_, i) => medianOfRounds(byRound.map((round) => round[i] as SystemResult)));
+    const roundsNote =
+      opts.rounds > 1
+        ? [`Median of ${opts.rounds} rounds; each round ran every system once, starting with the next system in turn:`, '', ...roundLines(byRound).map((l) => `- ${l}`), '']
+        : [];
     const section = [
       `## Shape \`${shape}\``,
       '',
       p.description + '.',
       '',
+      ...roundsNote,
       acceptanceLine(results),
       '',
       writeTable(results),

@@ -16,6 +16,7 @@ describe('parseBenchArgs', () => {
       memorySeries: [100_000],
       resultsFile: 'load/RESULTS.md',
       cpuProfDir: '',
+      rounds: 1,
     });
     expect(stepsOf(o)).toBe(480);
   });
@@ -29,6 +30,7 @@ describe('parseBenchArgs', () => {
     { args: ['--memory-series', '100000,1000000'], want: { memorySeries: [100_000, 1_000_000] } },
     { args: ['--memory-series', ''], want: { memorySeries: [] } },
     { args: ['--results', ''], want: { resultsFile: '' } },
+    { args: ['--rounds', '3'], want: { rounds: 3 } },
   ])('reads $args', ({ args, want }) => {
     expect(parseBenchArgs(args)).toMatchObject(want);
   });
@@ -36,6 +38,7 @@ describe('parseBenchArgs', () => {
   it.each([
     ['--systems', 'mimir'],
     ['--series', '0'],
+    ['--rounds', '0'],
     ['--data-duration', 'soon'],
     ['--interval', '1h', '--data-duration', '30m'],
     ['--concurrency', '1.5'],

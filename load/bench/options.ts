@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly concurrency: number;
   /** Timed runs per query, after one warm-up run. */
   readonly queryRuns: number;
+  /** Times each shape runs through all systems (order rotated each round); figures are medians. */
+  readonly rounds: number;
   /** Series counts of the memory-per-active-series scenario; empty = skip. */
   readonly memorySeries: readonly number[];
   /** Samples per series written in the memory scenario. */
@@ -64,6 +66,8 @@ seeded workload and prints one table per shape (ratios against promstore), then 
   --churn-steps N             steps between series replacements in the churn shape (default 40)
   --concurrency N             parallel writers (default 4)
   --query-runs N              timed runs per query after one warm-up (default 7)
+  --rounds N                  run each shape N times through all systems, rotating their order, and
+                              report each figure's median (default 1); evens out a machine whose speed drifts
   --memory-series LIST        series counts for the memory-per-series figure, e.g. 100000,1000000 ("" = skip; default 100000)
   --memory-samples N          samples per series in the memory scenario (default 4)
   --seed N                    workload seed (default 1)
@@ -118,6 +122,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         'churn-steps': { type: 'string' },
         concurrency: { type: 'string' },
         'query-runs': { type: 'string' },
+        rounds: { type: 'string' },
         'memory-series': { type: 'string' },
         'memory-samples': { type: 'string' },
         seed: { type: 'string' },
@@ -150,6 +155,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     churnSteps: int('churn-steps', str('churn-steps'), 40, 1),
     concurrency: int('concurrency', str('concurrency'), 4, 1),
     queryRuns: int('query-runs', str('query-runs'), 7, 1),
+    rounds: int('rounds', str('rounds'), 1, 1),
     memorySeries,
     memorySamplesPerSeries: int('memory-samples', str('memory-samples'), 4, 1),
     seed: int('seed', str('seed'), 1, 0),

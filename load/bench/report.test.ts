@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptanceLine, bytesPerSample, commitLine, fmt, memoryTable, queryAgreement, queryTable, writeTable, type SystemResult } from './report.js';
+import { acceptanceLine, bytesPerSample, commitLine, fmt, median, medianOfRounds, memoryTable, queryAgreement, queryTable, roundLines, writeTable, type SystemResult } from './report.js';
 
 function result(system: string, over: Partial<SystemResult> = {}): SystemResult {
   return {
@@ -80,5 +80,46 @@ describe('commitLine', () => {
     expect(commitLine('v20.1.0', 'abc1234', '')).toBe('- Node v20.1.0; commit `abc1234`');
     expect(commitLine('v20.1.0', 'abc1234', ' M x.ts')).toBe('- Node v20.1.0; commit `abc1234` (with uncommitted changes)');
     expect(commitLine('v20.1.0', '', '')).toBe('- Node v20.1.0; commit unknown (not run from a git checkout: name it by hand)');
+  });
+});
+
+describe('rounds', () => {
+  it('takes the median of odd and even counts, ignoring NaN', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([NaN, 5])).toBe(5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('reports the median of every figure, and the worst round for counts and errors', () => {
+    const rounds = [
+      result('promstore', { samplesPerSec: 300, cpuSecPerMSamples: 1.5, diskBytes: 10, samplesAcked: 1000, errors: { '503': 1 } }),
+      result('promstore', {
+        samplesPerSec: 100,
+        cpuSecPerMSamples: 0.5,
+        diskBytes: 30,
+        samplesStored: 990,
+        queries: [
+          { name: 'q1', medianMs: 50, resultSeries: 5, error: '' },
+          { name: 'q2', medianMs: 2, resultSeries: 1, error: 'boom' },
+        ],
+      }),
+      result('promstore', { samplesPerSec: 200, cpuSecPerMSamples: 1, diskBytes: 20, samplesAcked: 998, errors: { '503': 2, timeout: 1 } }),
+    ];
+    const m = medianOfRounds(rounds);
+    expect(m).toMatchObject({ samplesPerSec: 200, cpuSecPerMSamples: 1, diskBytes: 20, samplesAcked: 998, samplesStored: 990, errors: { '503': 3, timeout: 1 } });
+    expect(m.queries).toEqual([
+      { name: 'q1', medianMs: 10, resultSeries: 5, error: '' },
+      { name: 'q2', medianMs: 20, resultSeries: 1, error: 'boom' },
+    ]);
+    expect(medianOfRounds([rounds[0]!])).toBe(rounds[0]);
+  });
+
+  it('lists every round with each system', () => {
+    const lines = roundLines([[result('promstore', { samplesPerSec: 1500 }), result('prometheus')], [result('promstore'), result('prometheus', { cpuSecPerMSamples: 1.25 })]]);
+    expect(lines).toEqual([
+      'round 1: promstore 1,500 samples/s, 2.00 CPU s / M; prometheus 100,000 samples/s, 2.00 CPU s / M',
+      'round 2: promstore 100,000 samples/s, 2.00 CPU s / M; prometheus 100,000 samples/s, 1.25 CPU s / M',
+    ]);
   });
 });

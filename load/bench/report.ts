@@ -149,6 +149,61 @@ export function memoryTable(results: readonly MemoryResult[]): string {
   return table(['system', 'active series', 'samples acked', 'peak RSS MiB', 'idle RSS MiB', 'bytes/series (peak)', 'bytes/series (peak − idle)', 'write s'], rows);
 }
 
+/** Median of numbers (NaN when none); the mean of the middle two for an even count. */
+export function median(xs: readonly number[]): number {
+  const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+/**
+ * One system's rounds of a shape (same workload, see `--rounds`) as one result: the median of every
+ * figure, query by query. Counts keep the worst round (fewest acknowledged and stored samples, all
+ * errors added up), so a round that lost samples is not hidden by a median.
+ */
+export function medianOfRounds(rounds: readonly SystemResult[]): SystemResult {
+  const first = rounds[0];
+  if (first === undefined) throw new Error('medianOfRounds: no rounds');
+  if (rounds.length === 1) return first;
+  const of = (f: (r: SystemResult) => number): number => median(rounds.map(f));
+  const errors: Record<string, number> = {};
+  for (const r of rounds) for (const [k, n] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + n;
+  const compacted = rounds.map((r) => r.diskCompactedBytes).filter((x): x is number => x !== null);
+  return {
+    system: first.system,
+    samplesSent: first.samplesSent,
+    samplesAcked: Math.min(...rounds.map((r) => r.samplesAcked)),
+    samplesStored: Math.min(...rounds.map((r) => r.samplesStored)),
+    samplesPerSec: of((r) => r.samplesPerSec),
+    writeP50Ms: of((r) => r.writeP50Ms),
+    writeP99Ms: of((r) => r.writeP99Ms),
+    errors,
+    cpuSecPerMSamples: of((r) => r.cpuSecPerMSamples),
+    peakRssBytes: of((r) => r.peakRssBytes),
+    diskBytes: of((r) => r.diskBytes),
+    diskCompactedBytes: compacted.length > 0 ? median(compacted) : null,
+    diskNote: first.diskNote,
+    queries: first.queries.map((q) => {
+      const runs = rounds.map((r) => r.queries.find((x) => x.name === q.name));
+      return {
+        name: q.name,
+        medianMs: median(runs.map((x) => x?.medianMs ?? NaN)),
+        resultSeries: q.resultSeries,
+        error: runs.find((x) => x !== undefined && x.error !== '')?.error ?? '',
+      };
+    }),
+  };
+}
+
+/** Ingest rate and CPU of every system in every round, one line per round (what the medians hide). */
+export function roundLines(byRound: readonly (readonly SystemResult[])[]): string[] {
+  return byRound.map(
+    (results, i) =>
+      `round ${i + 1}: ` + results.map((r) => `${r.system} ${fmt(r.samplesPerSec)} samples/s, ${fmt(r.cpuSecPerMSamples, 2)} CPU s / M`).join('; '),
+  );
+}
+
 /** Whether every system acknowledged and stored the same number of samples, as a sentence. */
 export function acceptanceLine(results: readonly SystemResult[]): string {
   const sent = results[0]?.samplesSent ?? 0;
