@@ -83,7 +83,7 @@ import type {
   WriteResult,
 } from '../../../common/types.js';
 import { systemClock, type Clock } from '../../../common/clock.js';
-import type { Backend, ExtrasResult, LookupOptions, RefBackend, RefBatch, RefWriteResult, SelectedSeries } from '../backend.js';
+import type { Backend, ExtrasResult, LookupOptions, RefBackend, RefBatch, RefWriteResult, SelectedSeries, SlicedSelectBackend } from '../backend.js';
 import { ExtrasStore } from './extras-store.js';
 import { DEFAULT_ROW_CHUNKS, TenantStore, type CommitRefs, type TenantStoreStats } from './tenant-store.js';
 
@@ -145,7 +145,7 @@ function closedError(): AppError {
 }
 
 /** The embedded SQLite Backend (see the design notes at the top of this file). */
-export class SqliteBackend implements Backend, RefBackend {
+export class SqliteBackend implements Backend, RefBackend, SlicedSelectBackend {
   /**
    * Names this open backend in series refs. Refs are series ids, which a tenant store never reuses
    * while open (but may after a reopen, once retention dropped the newest series), so a ref is
