@@ -17,7 +17,7 @@ import type {
 } from '../../common/types.js';
 
 /** Chunk encodings, numbered as `Chunk.Encoding` in proto/storage/v1/storage.proto. */
-export const ChunkEncoding = { RAW: 1, XOR: 2, COMPACT: 3 } as const;
+export const ChunkEncoding = { RAW: 1, XOR: 2, COMPACT: 3, XOR_RESUME: 4 } as const;
 export type ChunkEncoding = (typeof ChunkEncoding)[keyof typeof ChunkEncoding];
 
 /** One encoded chunk of a series. `data` is owned by the caller once returned (copy if reused). */

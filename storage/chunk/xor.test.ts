@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { AppError, InvariantError } from '../../common/errors.js';
 import { wordsOf } from '../../common/types.js';
 import { ByteArena } from './byte-arena.js';
-import { decodeXorChunk, decodeXorChunkRange, xorChunkSampleCount, XorEncoder, XorIterator } from './xor.js';
+import {
+  decodeXorChunk,
+  decodeXorChunkRange,
+  decodeXorResumeRange,
+  writeXorResumeHeader,
+  XOR_RESUME_HEADER_BYTES,
+  xorChunkSampleCount,
+  xorResumePoint,
+  xorResumeSampleCount,
+  XorEncoder,
+  XorIterator,
+  type XorResumePoint,
+} from './xor.js';
 import { vals } from '../../test/helpers/chunks.js';
 
 function encode(ts: readonly number[], values: Float64Array): Uint8Array {
@@ -308,6 +320,58 @@ describe('decodeXorChunkRange agrees with XorIterator', () => {
         expect(rangeDecode(c, s, e)).toEqual(iteratorDecode(c, s, e));
       }
     }
+  });
+
+  /** An XOR_RESUME chunk of `c` from `p`, decoded over [s, e] (or the error code). */
+  function resumeDecode(c: Uint8Array, p: XorResumePoint, s: number, e: number): { ts: number[]; words: number[] } | string {
+    const data = new Uint8Array(XOR_RESUME_HEADER_BYTES + c.length);
+    writeXorResumeHeader(data, 0, p);
+    data.set(c, XOR_RESUME_HEADER_BYTES);
+    try {
+      const room = xorResumeSampleCount(data);
+      const ts = new Float64Array(room + 5);
+      const vs = new Float64Array(room + 5);
+      const n = decodeXorResumeRange(data, s, e, ts, vs, 5);
+      return { ts: Array.from(ts.subarray(5, 5 + n)), words: Array.from(wordsOf(vs.subarray(5, 5 + n))) };
+    } catch (err) {
+      return (err as AppError).code;
+    }
+  }
+
+  it('resumes from the state before any time: same samples at and after it as a whole decode', () => {
+    let resumed = 0;
+    for (const c of chunks) {
+      const ts = (iteratorDecode(c, -Infinity, Infinity) as { ts: number[] }).ts;
+      let prev: XorResumePoint | null = null;
+      for (const at of [ts[0]!, ts[1] ?? ts[0]!, ts[Math.floor(ts.length / 2)]!, ts[ts.length - 1]!, ts[ts.length - 1]! + 1]) {
+        const p = xorResumePoint(c, at, null);
+        // Going on from an earlier point of the same chunk finds the same state.
+        if (prev !== null && prev.t < at) expect(xorResumePoint(c, at, prev)).toEqual(p);
+        if (p === null) {
+          expect(at).toBeLessThanOrEqual(ts[0]!);
+          continue;
+        }
+        expect(p.t).toBeLessThan(at);
+        expect(p.read).toBe(ts.filter((t) => t < at).length);
+        for (const [s, e] of [[at, Infinity], [at, ts[ts.length - 1]! - 1], [-Infinity, Infinity]] as const) {
+          // Samples before the point are not in the resume chunk; everything from it on is.
+          expect(resumeDecode(c, p, s, e)).toEqual(iteratorDecode(c, Math.max(s, p.t + 1), e));
+        }
+        prev = p;
+        resumed++;
+      }
+    }
+    expect(resumed).toBeGreaterThan(500);
+  });
+
+  it('refuses a resume state that does not fit its chunk', () => {
+    const c = chunks.find((x) => xorChunkSampleCount(x) > 10)!;
+    const ts = (iteratorDecode(c, -Infinity, Infinity) as { ts: number[] }).ts;
+    const p = xorResumePoint(c, ts[5]!, null)!;
+    for (const bad of [{ read: 0 }, { read: xorChunkSampleCount(c) + 1 }, { bitPos: c.length * 8 + 1 }, { bitPos: 3 }, { leading: 40 }, { trailing: 65 }, { t: 0.5 }, { delta: -1 }]) {
+      expect(resumeDecode(c, { ...p, ...bad }, -Infinity, Infinity), JSON.stringify(bad)).toBe('chunk-corrupt');
+    }
+    expect(resumeDecode(c.subarray(0, 1), p, -Infinity, Infinity)).toBe('chunk-corrupt');
   });
 
   it('fails like the iterator on truncated and bit-flipped chunks', () => {

@@ -438,19 +438,18 @@ function readUvarintAt(buf: DataView, pos: number): number {
 export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: number, tsOut: Float64Array, valuesOut: Float64Array, outOffset: number): number {
   const count = xorChunkSampleCount(data);
   if (count === 0) return 0;
-  const len = data.length;
   const buf = padded.load(data);
-  const limit = len * 8;
+  const limit = data.length * 8;
   const words = wordsView(valuesOut);
   let k = outOffset;
   // Sample 0: zigzag varint timestamp, raw value.
   let pos = 16;
   const z = readUvarintAt(buf, pos);
   pos = varintEnd;
-  let t = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  const t = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   if (!Number.isSafeInteger(t)) throw chunkCorrupt('first timestamp out of range');
-  let vHi = peek32(buf, pos) >>> 0;
-  let vLo = peek32(buf, pos + 32) >>> 0;
+  const vHi = peek32(buf, pos) >>> 0;
+  const vLo = peek32(buf, pos + 32) >>> 0;
   pos += 64;
   if (pos > limit) throw chunkCorrupt('unexpected end of data');
   if (t > endMs) return 0;
@@ -460,10 +459,57 @@ export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: nu
     words[2 * k + 1] = vHi;
     k++;
   }
-  let delta = 0;
-  let leading = NO_WINDOW;
-  let trailing = 0;
-  for (let read = 1; read < count; read++) {
+  return decodeXorFrom(buf, limit, count, 1, pos, t, 0, vHi, vLo, NO_WINDOW, 0, startMs, endMs, tsOut, words, k) - outOffset;
+}
+
+/**
+ * Where an XOR decoder stands after a sample: enough to go on decoding from there without the
+ * bits before it (see XOR_RESUME in proto/storage/v1/storage.proto). `read` is the index of the
+ * next sample, `bitPos` where it starts (header included).
+ */
+export interface XorResumePoint {
+  readonly read: number;
+  readonly bitPos: number;
+  readonly t: number;
+  readonly delta: number;
+  readonly vHi: number;
+  readonly vLo: number;
+  readonly leading: number;
+  readonly trailing: number;
+}
+
+/** The state decodeXorFrom stopped in (its last sample before `startMs` when it stored nothing). */
+let stoppedAt: XorResumePoint = { read: 0, bitPos: 0, t: 0, delta: 0, vHi: 0, vLo: 0, leading: NO_WINDOW, trailing: 0 };
+/** Time of the sample after `stoppedAt` (the first at or after `startMs`), or NaN when there is none. */
+let stoppedBefore = NaN;
+
+/**
+ * The decode loop of samples `read`… of a chunk (`buf` zero-padded, `limit` its length in bits),
+ * from the decoder state after sample `read − 1`. Stores samples with startMs ≤ t ≤ endMs at `k`…
+ * and returns the next free index. Leaves in `stoppedAt` the state after the last sample before
+ * `startMs` it passed (for a resume point).
+ */
+function decodeXorFrom(
+  buf: DataView,
+  limit: number,
+  count: number,
+  read: number,
+  pos: number,
+  t: number,
+  delta: number,
+  vHi: number,
+  vLo: number,
+  leading: number,
+  trailing: number,
+  startMs: number,
+  endMs: number,
+  tsOut: Float64Array | null,
+  words: Uint32Array | null,
+  k: number,
+): number {
+  // Only a resume-point search (no outputs) tracks the state before startMs.
+  let before: XorResumePoint | null = tsOut === null && t < startMs ? { read, bitPos: pos, t, delta, vHi, vLo, leading, trailing } : null;
+  for (; read < count; read++) {
     let d: number;
     if (read === 1) {
       d = readUvarintAt(buf, pos);
@@ -519,11 +565,116 @@ export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: nu
     if (pos > limit) throw chunkCorrupt('unexpected end of data');
     if (t > endMs) break;
     if (t >= startMs) {
+      if (tsOut === null) {
+        stoppedBefore = t; // resume-point search: the state before startMs is known
+        break;
+      }
       tsOut[k] = t;
-      words[2 * k] = vLo;
-      words[2 * k + 1] = vHi;
+      (words as Uint32Array)[2 * k] = vLo;
+      (words as Uint32Array)[2 * k + 1] = vHi;
       k++;
+    } else if (tsOut === null) {
+      before = { read: read + 1, bitPos: pos, t, delta, vHi, vLo, leading, trailing };
     }
   }
-  return k - outOffset;
+  if (before !== null) stoppedAt = before;
+  return k;
+}
+
+/** Bytes of the decoder state in front of an XOR_RESUME chunk (the XOR chunk follows whole). */
+export const XOR_RESUME_HEADER_BYTES = 40;
+
+/**
+ * The decoder state of `data` (an XOR chunk) after its last sample before `beforeMs`, or null
+ * when its first sample is not before `beforeMs`. `from`, a point of the same chunk (a prefix of
+ * the same head: appends never change earlier bits), saves decoding from the start when it is
+ * itself before `beforeMs`.
+ */
+export function xorResumePoint(data: Uint8Array, beforeMs: number, from: XorResumePoint | null): XorResumePoint | null {
+  stoppedBefore = NaN;
+  const count = xorChunkSampleCount(data);
+  if (count === 0) return null;
+  const buf = padded.load(data);
+  const limit = data.length * 8;
+  if (from !== null && from.t < beforeMs && from.read <= count && from.bitPos <= limit) {
+    stoppedAt = from;
+    decodeXorFrom(buf, limit, count, from.read, from.bitPos, from.t, from.delta, from.vHi, from.vLo, from.leading, from.trailing, beforeMs, Infinity, null, null, 0);
+    return stoppedAt;
+  }
+  let pos = 16;
+  const z = readUvarintAt(buf, pos);
+  pos = varintEnd;
+  const t = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  if (!Number.isSafeInteger(t)) throw chunkCorrupt('first timestamp out of range');
+  pos += 64;
+  if (pos > limit) throw chunkCorrupt('unexpected end of data');
+  if (t >= beforeMs) return null;
+  const vHi = peek32(buf, pos - 64) >>> 0;
+  const vLo = peek32(buf, pos - 32) >>> 0;
+  decodeXorFrom(buf, limit, count, 1, pos, t, 0, vHi, vLo, NO_WINDOW, 0, beforeMs, Infinity, null, null, 0);
+  return stoppedAt;
+}
+
+/** Time of the first sample after the point the last xorResumePoint call returned; NaN when none. */
+export function xorResumeNextTime(): number {
+  return stoppedBefore;
+}
+
+/** Writes `p` as the XOR_RESUME header at `dest[at…]`; the XOR chunk goes right after it. */
+export function writeXorResumeHeader(dest: Uint8Array, at: number, p: XorResumePoint): void {
+  const v = new DataView(dest.buffer, dest.byteOffset + at, XOR_RESUME_HEADER_BYTES);
+  v.setUint32(0, p.read, true);
+  v.setUint32(4, p.bitPos, true);
+  v.setFloat64(8, p.t, true);
+  v.setFloat64(16, p.delta, true);
+  v.setUint32(24, p.vHi, true);
+  v.setUint32(28, p.vLo, true);
+  v.setUint8(32, p.leading);
+  v.setUint8(33, p.trailing);
+  for (let i = 34; i < XOR_RESUME_HEADER_BYTES; i++) v.setUint8(i, 0);
+}
+
+/** The resume point and the XOR chunk of an XOR_RESUME chunk; throws `chunk-corrupt` when they do not fit together. */
+function readXorResume(data: Uint8Array): { point: XorResumePoint; chunk: Uint8Array } {
+  if (data.length < XOR_RESUME_HEADER_BYTES + 2) throw chunkCorrupt(`resume chunk of ${data.length} bytes is too short`);
+  const v = new DataView(data.buffer, data.byteOffset, XOR_RESUME_HEADER_BYTES);
+  const chunk = data.subarray(XOR_RESUME_HEADER_BYTES);
+  const point: XorResumePoint = {
+    read: v.getUint32(0, true),
+    bitPos: v.getUint32(4, true),
+    t: v.getFloat64(8, true),
+    delta: v.getFloat64(16, true),
+    vHi: v.getUint32(24, true),
+    vLo: v.getUint32(28, true),
+    leading: v.getUint8(32),
+    trailing: v.getUint8(33),
+  };
+  const count = xorChunkSampleCount(chunk);
+  const ok =
+    point.read >= 1 &&
+    point.read <= count &&
+    point.bitPos >= 16 &&
+    point.bitPos <= chunk.length * 8 &&
+    Number.isSafeInteger(point.t) &&
+    Number.isSafeInteger(point.delta) &&
+    point.delta >= 0 &&
+    (point.leading === NO_WINDOW || point.leading <= 31) &&
+    point.trailing <= 64;
+  if (!ok) throw chunkCorrupt('resume state does not fit its chunk');
+  return { point, chunk };
+}
+
+/** Samples an XOR_RESUME chunk holds (those after its resume point). */
+export function xorResumeSampleCount(data: Uint8Array): number {
+  const { point, chunk } = readXorResume(data);
+  return xorChunkSampleCount(chunk) - point.read;
+}
+
+/** decodeXorChunkRange for an XOR_RESUME chunk: decodes from its resume point on. */
+export function decodeXorResumeRange(data: Uint8Array, startMs: number, endMs: number, tsOut: Float64Array, valuesOut: Float64Array, outOffset: number): number {
+  const { point: p, chunk } = readXorResume(data);
+  const buf = padded.load(chunk);
+  const words = wordsView(valuesOut);
+  const count = xorChunkSampleCount(chunk);
+  return decodeXorFrom(buf, chunk.length * 8, count, p.read, p.bitPos, p.t, p.delta, p.vHi, p.vLo, p.leading, p.trailing, startMs, endMs, tsOut, words, outOffset) - outOffset;
 }

@@ -7,7 +7,7 @@ import type { Labels, SampleBufferLease, SeriesSamples, TimeMs } from '../../com
 import { ChunkEncoding } from '../backend/backend.js';
 import { decodeRawChunk, rawChunkSampleCount } from '../chunk/raw.js';
 import { compactChunkSampleCount, decodeCompactChunk } from '../chunk/compact.js';
-import { decodeXorChunkRange, xorChunkSampleCount } from '../chunk/xor.js';
+import { decodeXorChunkRange, decodeXorResumeRange, xorChunkSampleCount, xorResumeSampleCount } from '../chunk/xor.js';
 import { POOLED_BUFFER_SAMPLES } from './sample-buffers.js';
 
 /** One label pair as the proto message `Label` carries it. */
@@ -52,6 +52,8 @@ function sampleCount(chunk: DecodableChunk): number {
       return xorChunkSampleCount(chunk.data);
     case ChunkEncoding.COMPACT:
       return compactChunkSampleCount(chunk.data);
+    case ChunkEncoding.XOR_RESUME:
+      return xorResumeSampleCount(chunk.data);
     default:
       throw new AppError(ErrorKind.Internal, 'chunk-encoding-unknown', `unknown chunk encoding ${chunk.encoding}`);
   }
@@ -83,6 +85,7 @@ function upperBound(ts: Float64Array, lo: number, hi: number, t: number): number
  */
 function decodeChunkRange(c: DecodableChunk, startMs: number, endMs: number, ts: Float64Array, vs: Float64Array, off: number): number {
   if (c.encoding === ChunkEncoding.XOR) return decodeXorChunkRange(c.data, startMs, endMs, ts, vs, off);
+  if (c.encoding === ChunkEncoding.XOR_RESUME) return decodeXorResumeRange(c.data, startMs, endMs, ts, vs, off);
   // RAW and COMPACT: decode whole, then keep the in-range run (samples ascending).
   let n: number;
   if (c.encoding === ChunkEncoding.COMPACT) n = decodeCompactChunk(c.data, ts, vs, off);

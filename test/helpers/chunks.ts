@@ -7,17 +7,19 @@ import { type Labels, type SampleBatch, wordsOf } from '../../common/types.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../../storage/backend/backend.js';
 import { compactChunkSampleCount, decodeCompactChunk } from '../../storage/chunk/compact.js';
 import { decodeRawChunk, rawChunkSampleCount } from '../../storage/chunk/raw.js';
-import { decodeXorChunk, xorChunkSampleCount } from '../../storage/chunk/xor.js';
+import { decodeXorChunk, decodeXorResumeRange, xorChunkSampleCount, xorResumeSampleCount } from '../../storage/chunk/xor.js';
 
 /** Samples in a chunk of any encoding. */
 export function chunkSampleCount(c: EncodedChunk): number {
   if (c.encoding === ChunkEncoding.RAW) return rawChunkSampleCount(c.data);
+  if (c.encoding === ChunkEncoding.XOR_RESUME) return xorResumeSampleCount(c.data);
   return c.encoding === ChunkEncoding.COMPACT ? compactChunkSampleCount(c.data) : xorChunkSampleCount(c.data);
 }
 
 /** Decodes a chunk of any encoding into ts/vs at `at`; returns its sample count. */
 export function decodeChunk(c: EncodedChunk, ts: Float64Array, vs: Float64Array, at: number): number {
   if (c.encoding === ChunkEncoding.RAW) return decodeRawChunk(c.data, ts, vs, at);
+  if (c.encoding === ChunkEncoding.XOR_RESUME) return decodeXorResumeRange(c.data, -Infinity, Infinity, ts, vs, at);
   return c.encoding === ChunkEncoding.COMPACT ? decodeCompactChunk(c.data, ts, vs, at) : decodeXorChunk(c.data, ts, vs, at);
 }
 
@@ -32,7 +34,7 @@ export function decodeSelected(s: SelectedSeries): { ts: number[]; words: number
   let off = 0;
   let prevMax = -Infinity;
   for (const c of s.chunks) {
-    expect([ChunkEncoding.RAW, ChunkEncoding.XOR, ChunkEncoding.COMPACT]).toContain(c.encoding);
+    expect([ChunkEncoding.RAW, ChunkEncoding.XOR, ChunkEncoding.COMPACT, ChunkEncoding.XOR_RESUME]).toContain(c.encoding);
     expect(c.minTimeMs).toBeGreaterThan(prevMax);
     const got = decodeChunk(c, ts, vs, off);
     expect(ts[off]).toBe(c.minTimeMs);

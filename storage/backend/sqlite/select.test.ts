@@ -6,6 +6,7 @@ import { compareLabels, labelsFromRecord } from '../../../common/labels.js';
 import { type Labels, type Matcher, MatchType, wordsOf } from '../../../common/types.js';
 import { SqliteBackend } from './sqlite-backend.js';
 import { decodeSelected as decode, sampleBatch } from '../../../test/helpers/chunks.js';
+import { ChunkEncoding } from '../backend.js';
 
 // Select over many series at once (batched chunk reads, cached label order) against brute force.
 
@@ -154,4 +155,38 @@ describe('select over many series', () => {
     expect([...b.selectSlices('t', sel, 0, 1e9, { newestOnly: true }, 5)]).toHaveLength(1);
     expect([...b.selectSlices('nobody', sel, 0, 1e9, undefined, 5)]).toEqual([]);
   });
+
+  it('sends heads from a resume point when the range starts inside them, as the heads grow and queries move', async () => {
+    const b = openBackend();
+    const sel = [m(MatchType.EQ, '__name__', 'grow')];
+    const truth: { ts: number[]; vs: number[] }[] = Array.from({ length: 30 }, () => ({ ts: [], vs: [] }));
+    let resumed = 0;
+    for (let step = 0; step < 30; step++) {
+      const add: [Labels, number[], number[]][] = [];
+      for (let k = 0; k < 30; k++) {
+        const ts = Array.from({ length: 10 }, (_, i) => 1_000_000 + (step * 10 + i) * 15_000 + k);
+        const vs = ts.map((t, i) => (k % 3 === 0 ? Math.sin(t) : (step * 10 + i) * (k + 1)));
+        truth[k]!.ts.push(...ts);
+        truth[k]!.vs.push(...vs);
+        add.push([L({ __name__: 'grow', k: String(k).padStart(2, '0') }), ts, vs]);
+      }
+      await b.append('t', batch(...add));
+      const last = 1_000_000 + (step * 10 + 9) * 15_000;
+      // The last 5 minutes (a dashboard refresh), a start further back, then the same again.
+      for (const start of [last - 300_000, last - 1_200_000, last - 300_000, last - 15_000]) {
+        const got = await b.select('t', sel, start, last);
+        expect(got).toHaveLength(30);
+        got.forEach((x, k) => {
+          if (x.chunks.some((c) => c.encoding === ChunkEncoding.XOR_RESUME)) resumed++;
+          const d = decode(x);
+          const inRange = (t: number): boolean => t >= start && t <= last;
+          const want = truth[k]!;
+          expect(d.ts.filter(inRange), `step ${step} start ${start}`).toEqual(want.ts.filter(inRange));
+          expect(d.words.filter((_, j) => inRange(d.ts[j >> 1]!))).toEqual(wordsFor(want.vs.filter((_, j) => inRange(want.ts[j]!))));
+        });
+      }
+    }
+    expect(resumed).toBeGreaterThan(1000);
+  });
 });
+

@@ -6,7 +6,7 @@ import type { CompiledMatcher } from '../../../common/matchers.js';
 import { type Labels, type RejectedSamples, type SampleBatch, type WriteResult, wordsOf } from '../../../common/types.js';
 import { COMPACT_MAX_SAMPLES, compactChunkSampleCount, decodeCompactChunk, encodeCompactChunk } from '../../chunk/compact.js';
 import { ByteArena } from '../../chunk/byte-arena.js';
-import { XorEncoder, decodeXorChunk, xorChunkSampleCount } from '../../chunk/xor.js';
+import { XOR_RESUME_HEADER_BYTES, XorEncoder, decodeXorChunk, writeXorResumeHeader, xorChunkSampleCount, xorResumeNextTime, xorResumePoint, type XorResumePoint } from '../../chunk/xor.js';
 import { ChunkEncoding, type EncodedChunk, type SelectedSeries } from '../backend.js';
 import { SeriesIndex } from '../series-index.js';
 import { headTableSql, markMigrated, openRowsTableSql, openTenantDb, type Statements } from './statements.js';
@@ -182,6 +182,14 @@ const EMPTY_BLOB = Buffer.alloc(0);
 /** Label-pair rows deleted per transaction when their series are gone. */
 const PAIRS_PER_DELETE_STEP = 4096;
 
+/**
+ * A head is sent from a resume point (XOR_RESUME) only when the range starts at least this many
+ * samples into it: fewer are cheaper to decode again than a 40-byte state is to send.
+ */
+const RESUME_MIN_SKIP = 16;
+/** Most heads with a remembered resume point; past it the memory starts over. */
+const MAX_RESUME_POINTS = 100_000;
+
 /** Series ids per chunk-reading statement of select (bounds the JSON argument and the row batch). */
 const SELECT_IDS_PER_STATEMENT = 8192;
 
@@ -214,6 +222,11 @@ function chunkFromRow(minT: number, maxT: number, data: Buffer, enc: number): En
 function headInRange(ms: MemSeries, startMs: number, endMs: number): XorEncoder | null {
   const h = ms.head;
   return h !== null && h.count > 0 && h.minTimeMs <= endMs && h.maxTimeMs >= startMs ? h : null;
+}
+
+/** Whether a select from `startMs` may send head `h` from a resume point (it starts far enough inside). */
+function mayResume(h: XorEncoder, startMs: number): boolean {
+  return h.count > RESUME_MIN_SKIP && h.minTimeMs < startMs && h.maxTimeMs >= startMs;
 }
 
 /** The chunks of a row: its XOR chunks for an XOR-list open row, else the row as one chunk. */
@@ -300,6 +313,12 @@ export class TenantStore {
   /** Pairs first seen in this commit: `name\xffvalue` → id, and their rows as (id, name, value) triples. */
   private readonly _newPairs = new Map<string, number>();
   private readonly _newPairRows: (number | string)[] = [];
+  /**
+   * The decoder state of heads that selects started inside, so the next select (a dashboard's
+   * next refresh) only decodes the samples added since: series → the head's first sample time
+   * (a later head of the series has a later one) and the state before the last select's start.
+   */
+  private readonly _resumePoints = new Map<MemSeries, { minT: number; point: XorResumePoint }>();
 
   /** Stats, exposed read-only through `stats()`. */
   private readonly _stats: TenantStoreStats = {
@@ -532,6 +551,7 @@ export class TenantStore {
    */
   startRetention(cutoffMs: number): boolean {
     if (this._task !== null) return false;
+    this._resumePoints.clear(); // let series that retention drops go
     this._task = this._retentionSteps(cutoffMs);
     return true;
   }
@@ -671,7 +691,7 @@ export class TenantStore {
     let headBytes = 0;
     for (let i = 0; i < list.length; i++) {
       const h = headInRange(list[i] as MemSeries, startMs, endMs);
-      if (h !== null) headBytes += h.byteLength;
+      if (h !== null) headBytes += h.byteLength + (mayResume(h, startMs) ? XOR_RESUME_HEADER_BYTES : 0);
     }
     const heads = new Uint8Array(headBytes);
     let headAt = 0;
@@ -688,14 +708,33 @@ export class TenantStore {
         if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) chunks.push(c);
       }
       const h = headInRange(ms, startMs, endMs);
-      if (h !== null) {
-        const data = h.bytesInto(heads, headAt);
-        headAt += data.length;
-        chunks.push({ minTimeMs: h.minTimeMs, maxTimeMs: h.maxTimeMs, encoding: ChunkEncoding.XOR, data });
-      }
+      if (h !== null) chunks.push(this._headChunk(ms, h, startMs, heads, headAt));
+      if (h !== null) headAt += h.byteLength + (mayResume(h, startMs) ? XOR_RESUME_HEADER_BYTES : 0);
       if (chunks.length > 0) out.push({ labels: ms.labels, chunks });
     }
     return out;
+  }
+
+  /**
+   * The head of `ms` copied into `heads` at `at`: as XOR_RESUME from the state before `startMs`
+   * when the range starts well inside it (the caller then decodes only from there), else as is.
+   */
+  private _headChunk(ms: MemSeries, h: XorEncoder, startMs: number, heads: Uint8Array, at: number): EncodedChunk {
+    if (!mayResume(h, startMs)) return { minTimeMs: h.minTimeMs, maxTimeMs: h.maxTimeMs, encoding: ChunkEncoding.XOR, data: h.bytesInto(heads, at) };
+    const data = h.bytesInto(heads, at + XOR_RESUME_HEADER_BYTES);
+    const known = this._resumePoints.get(ms);
+    const point = xorResumePoint(data, startMs, known !== undefined && known.minT === h.minTimeMs ? known.point : null);
+    const firstMs = xorResumeNextTime();
+    if (point === null || point.read < RESUME_MIN_SKIP || Number.isNaN(firstMs)) return { minTimeMs: h.minTimeMs, maxTimeMs: h.maxTimeMs, encoding: ChunkEncoding.XOR, data };
+    if (known !== undefined) {
+      known.minT = h.minTimeMs;
+      known.point = point;
+    } else {
+      if (this._resumePoints.size >= MAX_RESUME_POINTS) this._resumePoints.clear();
+      this._resumePoints.set(ms, { minT: h.minTimeMs, point });
+    }
+    writeXorResumeHeader(heads, at, point);
+    return { minTimeMs: firstMs, maxTimeMs: h.maxTimeMs, encoding: ChunkEncoding.XOR_RESUME, data: heads.subarray(at, at + XOR_RESUME_HEADER_BYTES + data.length) };
   }
 
   /**
