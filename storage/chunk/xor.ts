@@ -507,8 +507,17 @@ function decodeXorFrom(
   words: Uint32Array | null,
   k: number,
 ): number {
-  // Only a resume-point search (no outputs) tracks the state before startMs.
-  let before: XorResumePoint | null = tsOut === null && t < startMs ? { read, bitPos: pos, t, delta, vHi, vLo, leading, trailing } : null;
+  // Only a resume-point search (no outputs) tracks the state before startMs: in locals, made into
+  // one object at the end (not one per sample passed).
+  const search = tsOut === null && t < startMs;
+  let bRead = read;
+  let bPos = pos;
+  let bT = t;
+  let bDelta = delta;
+  let bHi = vHi;
+  let bLo = vLo;
+  let bLeading = leading;
+  let bTrailing = trailing;
   for (; read < count; read++) {
     let d: number;
     if (read === 1) {
@@ -573,11 +582,18 @@ function decodeXorFrom(
       (words as Uint32Array)[2 * k] = vLo;
       (words as Uint32Array)[2 * k + 1] = vHi;
       k++;
-    } else if (tsOut === null) {
-      before = { read: read + 1, bitPos: pos, t, delta, vHi, vLo, leading, trailing };
+    } else if (search) {
+      bRead = read + 1;
+      bPos = pos;
+      bT = t;
+      bDelta = delta;
+      bHi = vHi;
+      bLo = vLo;
+      bLeading = leading;
+      bTrailing = trailing;
     }
   }
-  if (before !== null) stoppedAt = before;
+  if (search) stoppedAt = { read: bRead, bitPos: bPos, t: bT, delta: bDelta, vHi: bHi, vLo: bLo, leading: bLeading, trailing: bTrailing };
   return k;
 }
 
