@@ -293,7 +293,6 @@ export class Evaluator {
     for (const s of selected) {
       this.ctx.checkpoint();
       const values = s.values;
-      const words = wordsOf(values);
       const ts = s.tsMs;
       const len = ts.length;
       const at = out.length * n;
@@ -308,7 +307,7 @@ export class Evaluator {
         if (j < 0 || (ts[j] as number) < ref - lookback) continue;
         const v = values[j] as number;
         // Only a NaN can be a staleness marker: compare floats first, words only then.
-        if (v !== v && isStaleNaNAt(words, j)) continue;
+        if (v !== v && isStaleNaNAt(wordsOf(values), j)) continue;
         series.present[i] = 1;
         series.values[i] = timestamps ? (ts[j] as number) : v;
         any = true;

@@ -442,16 +442,10 @@ export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: nu
   const limit = data.length * 8;
   const words = wordsView(valuesOut);
   let k = outOffset;
-  // Sample 0: zigzag varint timestamp, raw value.
-  let pos = 16;
-  const z = readUvarintAt(buf, pos);
-  pos = varintEnd;
-  const t = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  if (!Number.isSafeInteger(t)) throw chunkCorrupt('first timestamp out of range');
-  const vHi = peek32(buf, pos) >>> 0;
-  const vLo = peek32(buf, pos + 32) >>> 0;
-  pos += 64;
-  if (pos > limit) throw chunkCorrupt('unexpected end of data');
+  const pos = readFirstSample(buf, limit);
+  const t = firstT;
+  const vHi = firstHi;
+  const vLo = firstLo;
   if (t > endMs) return 0;
   if (t >= startMs) {
     tsOut[k] = t;
@@ -460,6 +454,23 @@ export function decodeXorChunkRange(data: Uint8Array, startMs: number, endMs: nu
     k++;
   }
   return decodeXorFrom(buf, limit, count, 1, pos, t, 0, vHi, vLo, NO_WINDOW, 0, startMs, endMs, tsOut, words, k) - outOffset;
+}
+
+/** Sample 0 of the chunk readFirstSample last read: time and value words. */
+let firstT = 0;
+let firstHi = 0;
+let firstLo = 0;
+
+/** Reads sample 0 (zigzag varint time, raw value) into firstT/firstHi/firstLo; returns the bit position after it. */
+function readFirstSample(buf: DataView, limit: number): number {
+  const z = readUvarintAt(buf, 16);
+  const pos = varintEnd;
+  firstT = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  if (!Number.isSafeInteger(firstT)) throw chunkCorrupt('first timestamp out of range');
+  firstHi = peek32(buf, pos) >>> 0;
+  firstLo = peek32(buf, pos + 32) >>> 0;
+  if (pos + 64 > limit) throw chunkCorrupt('unexpected end of data');
+  return pos + 64;
 }
 
 /**
@@ -617,17 +628,9 @@ export function xorResumePoint(data: Uint8Array, beforeMs: number, from: XorResu
     decodeXorFrom(buf, limit, count, from.read, from.bitPos, from.t, from.delta, from.vHi, from.vLo, from.leading, from.trailing, beforeMs, Infinity, null, null, 0);
     return stoppedAt;
   }
-  let pos = 16;
-  const z = readUvarintAt(buf, pos);
-  pos = varintEnd;
-  const t = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  if (!Number.isSafeInteger(t)) throw chunkCorrupt('first timestamp out of range');
-  pos += 64;
-  if (pos > limit) throw chunkCorrupt('unexpected end of data');
-  if (t >= beforeMs) return null;
-  const vHi = peek32(buf, pos - 64) >>> 0;
-  const vLo = peek32(buf, pos - 32) >>> 0;
-  decodeXorFrom(buf, limit, count, 1, pos, t, 0, vHi, vLo, NO_WINDOW, 0, beforeMs, Infinity, null, null, 0);
+  const pos = readFirstSample(buf, limit);
+  if (firstT >= beforeMs) return null;
+  decodeXorFrom(buf, limit, count, 1, pos, firstT, 0, firstHi, firstLo, NO_WINDOW, 0, beforeMs, Infinity, null, null, 0);
   return stoppedAt;
 }
 
@@ -680,10 +683,16 @@ function readXorResume(data: Uint8Array): { point: XorResumePoint; chunk: Uint8A
   return { point, chunk };
 }
 
-/** Samples an XOR_RESUME chunk holds (those after its resume point). */
+/**
+ * Samples an XOR_RESUME chunk holds (those after its resume point). Reads only the two counts
+ * (it runs before every decode, which checks the whole state).
+ */
 export function xorResumeSampleCount(data: Uint8Array): number {
-  const { point, chunk } = readXorResume(data);
-  return xorChunkSampleCount(chunk) - point.read;
+  if (data.length < XOR_RESUME_HEADER_BYTES + 2) throw chunkCorrupt(`resume chunk of ${data.length} bytes is too short`);
+  const read = ((data[0] as number) | ((data[1] as number) << 8) | ((data[2] as number) << 16) | ((data[3] as number) << 24)) >>> 0;
+  const count = ((data[XOR_RESUME_HEADER_BYTES] as number) << 8) | (data[XOR_RESUME_HEADER_BYTES + 1] as number);
+  if (read < 1 || read > count) throw chunkCorrupt('resume state does not fit its chunk');
+  return count - read;
 }
 
 /** decodeXorChunkRange for an XOR_RESUME chunk: decodes from its resume point on. */

@@ -229,6 +229,11 @@ function mayResume(h: XorEncoder, startMs: number): boolean {
   return h.count > RESUME_MIN_SKIP && h.minTimeMs < startMs && h.maxTimeMs >= startMs;
 }
 
+/** Bytes a select from `startMs` sets aside for head `h`: its chunk, and room for a resume state when it may get one. */
+function headRoom(h: XorEncoder, startMs: number): number {
+  return h.byteLength + (mayResume(h, startMs) ? XOR_RESUME_HEADER_BYTES : 0);
+}
+
 /** The chunks of a row: its XOR chunks for an XOR-list open row, else the row as one chunk. */
 function rowChunks(minT: number, maxT: number, data: Buffer, enc: number): EncodedChunk[] {
   return enc === ROW_XOR_LIST ? decodeXorList(data) : [chunkFromRow(minT, maxT, data, enc)];
@@ -691,7 +696,7 @@ export class TenantStore {
     let headBytes = 0;
     for (let i = 0; i < list.length; i++) {
       const h = headInRange(list[i] as MemSeries, startMs, endMs);
-      if (h !== null) headBytes += h.byteLength + (mayResume(h, startMs) ? XOR_RESUME_HEADER_BYTES : 0);
+      if (h !== null) headBytes += headRoom(h, startMs);
     }
     const heads = new Uint8Array(headBytes);
     let headAt = 0;
@@ -708,8 +713,10 @@ export class TenantStore {
         if (c.minTimeMs <= endMs && c.maxTimeMs >= startMs) chunks.push(c);
       }
       const h = headInRange(ms, startMs, endMs);
-      if (h !== null) chunks.push(this._headChunk(ms, h, startMs, heads, headAt));
-      if (h !== null) headAt += h.byteLength + (mayResume(h, startMs) ? XOR_RESUME_HEADER_BYTES : 0);
+      if (h !== null) {
+        chunks.push(this._headChunk(ms, h, startMs, heads, headAt));
+        headAt += headRoom(h, startMs);
+      }
       if (chunks.length > 0) out.push({ labels: ms.labels, chunks });
     }
     return out;
