@@ -16,7 +16,7 @@ import { BENCH_USAGE, parseBenchArgs, stepsOf, type BenchOptions, type Shape } f
 import { treeCpuSec, treeMemory, startPeakRss } from './proc-stats.js';
 import { summariseProfiles } from './profile-summary.js';
 import { countSamples, dashboardQueries, runQueries, SLOW_QUERY_MS } from './queries.js';
-import { acceptanceLine, commitLine, fmt, medianOfRounds, memoryTable, queryAgreement, queryErrors, queryTable, roundLines, writeTable, type MemoryResult, type SystemResult } from './report.js';
+import { acceptanceLine, commitLine, fmt, medianOfRounds, memoryTable, queryAgreement, queryErrors, queryTable, roundLines, writeHalves, writeTable, halvesTable, type MemoryResult, type SystemResult, type WriteMark } from './report.js';
 import { listFiles, startSystem, stopAll, versionOf, which, type SystemName } from './systems.js';
 
 const PREFIX = 'bench_';
@@ -83,8 +83,11 @@ async function runSystem(name: SystemName, p: Prepared, opts: BenchOptions): Pro
   const sys = await startSystem(name, { repoRoot: REPO_ROOT, nodeFlags });
   try {
     const peak = startPeakRss(sys.pid);
-    const cpu0 = treeCpuSec(sys.pid);
+    const mark = (samples: number): WriteMark => ({ ms: performance.now(), cpuSec: treeCpuSec(sys.pid), samples });
+    const half = Math.ceil(p.set.requests / 2);
+    let mid: WriteMark | null = null;
     log(`${name}/${p.shape}: writing …`);
+    const start = mark(0);
     const report = await runLoad({
       url: sys.writeUrl,
       tenant: TENANT,
@@ -93,9 +96,14 @@ async function runSystem(name: SystemName, p: Prepared, opts: BenchOptions): Pro
       durationMs: 0,
       timeoutMs: opts.timeoutMs,
       maxErrors: 1000,
+      onRequestDone: (n, samples) => {
+        if (n === half) mid = mark(samples);
+      },
     });
+    const end = mark(report.samplesOk);
     await sys.flush();
-    const cpuSec = treeCpuSec(sys.pid) - cpu0;
+    const flushed = mark(report.samplesOk);
+    const cpuSec = flushed.cpuSec - start.cpuSec;
     log(`${name}/${p.shape}: ${fmt(report.samplesPerSec)} samples/s, ${fmt(cpuSec, 1)} CPU s, errors ${JSON.stringify(report.errors)}`);
     const endSec = p.endMs / 1000;
     const rangeSec = Math.ceil((p.endMs - p.startMs) / 1000) + 60;
@@ -118,6 +126,9 @@ async function runSystem(name: SystemName, p: Prepared, opts: BenchOptions): Pro
       diskBytes: disk.bytes,
       diskCompactedBytes: disk.compactedBytes,
       diskNote: disk.note,
+      halves: writeHalves(start, mid, end),
+      flushCpuSec: flushed.cpuSec - end.cpuSec,
+      compactionCpuSec: disk.compactionCpuSec,
       queries,
     };
   } catch (err) {
@@ -209,6 +220,11 @@ async function main(argv: readonly string[]): Promise<number> {
     '- *CPU s / M samples*: utime+stime of the server process (all threads) from before the first write to after the',
     '  last write and a flush (promstore `/ingester/flush`: every tenant checkpointed; VictoriaMetrics `/internal/force_flush`;',
     '  Prometheus has none), per million acknowledged samples. Queries therefore run after that background work.',
+    '- *by halves*: the same readings taken also when the middle request completes and when the last one does, so the',
+    '  first half (series creation, heap growth, and for promstore V8 compiling its hot paths) and the second (a warm,',
+    '  steady process) show apart; samples/s and CPU s / M of each half exclude the flush, whose CPU is its own column.',
+    '  Prometheus compacts its head into a block only later (2 h), outside every CPU figure above; *snapshot* is the CPU',
+    '  of `/api/v1/admin/tsdb/snapshot` (taken after the queries), which writes the head as such a block.',
     '- *peak RSS*: the larger of polled VmRSS (every 200 ms) and VmHWM, from start through writes and queries.',
     '- *disk bytes/sample*: promstore: data dir after SIGTERM; Prometheus: TSDB dir after SIGTERM (WAL + head chunks, not',
     '  yet compacted: a 2 h head is compacted only later), and *compacted* = the block written by `/api/v1/admin/tsdb/snapshot`;',
@@ -248,6 +264,10 @@ async function main(argv: readonly string[]): Promise<number> {
       acceptanceLine(results),
       '',
       writeTable(results),
+      '',
+      'The same write phase by halves (each half a share of the requests; the flush excluded, shown on its own):',
+      '',
+      halvesTable(results),
       '',
       'Median query latency, ms:',
       '',

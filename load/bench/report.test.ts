@@ -1,5 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { acceptanceLine, bytesPerSample, commitLine, fmt, median, medianOfRounds, memoryTable, queryAgreement, queryTable, roundLines, writeTable, type SystemResult } from './report.js';
+import {
+  acceptanceLine,
+  bytesPerSample,
+  commitLine,
+  fmt,
+  halvesTable,
+  median,
+  medianOfRounds,
+  memoryTable,
+  queryAgreement,
+  queryTable,
+  roundLines,
+  writeHalves,
+  writeTable,
+  type SystemResult,
+  type WriteHalves,
+} from './report.js';
+
+function halves(firstCpu: number, secondCpu: number): WriteHalves {
+  return { first: { samplesPerSec: 80_000, cpuSecPerMSamples: firstCpu }, second: { samplesPerSec: 120_000, cpuSecPerMSamples: secondCpu } };
+}
 
 function result(system: string, over: Partial<SystemResult> = {}): SystemResult {
   return {
@@ -16,6 +36,9 @@ function result(system: string, over: Partial<SystemResult> = {}): SystemResult 
     diskBytes: 2000,
     diskCompactedBytes: null,
     diskNote: '',
+    halves: halves(2.5, 1.5),
+    flushCpuSec: 0.25,
+    compactionCpuSec: null,
     queries: [
       { name: 'q1', medianMs: 10, resultSeries: 5, error: '' },
       { name: 'q2', medianMs: 20, resultSeries: 1, error: '' },
@@ -93,7 +116,7 @@ describe('rounds', () => {
 
   it('reports the median of every figure, and the worst round for counts and errors', () => {
     const rounds = [
-      result('promstore', { samplesPerSec: 300, cpuSecPerMSamples: 1.5, diskBytes: 10, samplesAcked: 1000, errors: { '503': 1 } }),
+      result('promstore', { samplesPerSec: 300, cpuSecPerMSamples: 1.5, diskBytes: 10, samplesAcked: 1000, errors: { '503': 1 }, halves: halves(3, 1), flushCpuSec: 0.5 }),
       result('promstore', {
         samplesPerSec: 100,
         cpuSecPerMSamples: 0.5,
@@ -104,10 +127,15 @@ describe('rounds', () => {
           { name: 'q2', medianMs: 2, resultSeries: 1, error: 'boom' },
         ],
       }),
-      result('promstore', { samplesPerSec: 200, cpuSecPerMSamples: 1, diskBytes: 20, samplesAcked: 998, errors: { '503': 2, timeout: 1 } }),
+      result('promstore', { samplesPerSec: 200, cpuSecPerMSamples: 1, diskBytes: 20, samplesAcked: 998, errors: { '503': 2, timeout: 1 }, halves: halves(1, 3), flushCpuSec: 0.1 }),
     ];
     const m = medianOfRounds(rounds);
     expect(m).toMatchObject({ samplesPerSec: 200, cpuSecPerMSamples: 1, diskBytes: 20, samplesAcked: 998, samplesStored: 990, errors: { '503': 3, timeout: 1 } });
+    // Each half's figure is its own median (rounds: first 3 / 2.5 / 1, second 1 / 1.5 / 3).
+    expect(m.halves).toEqual({ first: { samplesPerSec: 80_000, cpuSecPerMSamples: 2.5 }, second: { samplesPerSec: 120_000, cpuSecPerMSamples: 1.5 } });
+    expect(m.flushCpuSec).toBe(0.25);
+    expect(m.compactionCpuSec).toBeNull();
+    expect(medianOfRounds([result('prometheus', { compactionCpuSec: 2 }), result('prometheus', { compactionCpuSec: 1 }), result('prometheus')]).compactionCpuSec).toBe(1.5);
     expect(m.queries).toEqual([
       { name: 'q1', medianMs: 10, resultSeries: 5, error: '' },
       { name: 'q2', medianMs: 20, resultSeries: 1, error: 'boom' },
@@ -118,8 +146,37 @@ describe('rounds', () => {
   it('lists every round with each system', () => {
     const lines = roundLines([[result('promstore', { samplesPerSec: 1500 }), result('prometheus')], [result('promstore'), result('prometheus', { cpuSecPerMSamples: 1.25 })]]);
     expect(lines).toEqual([
-      'round 1: promstore 1,500 samples/s, 2.00 CPU s / M; prometheus 100,000 samples/s, 2.00 CPU s / M',
-      'round 2: promstore 100,000 samples/s, 2.00 CPU s / M; prometheus 100,000 samples/s, 1.25 CPU s / M',
+      'round 1: promstore 1,500 samples/s, 2.00 CPU s / M (2nd half 1.50); prometheus 100,000 samples/s, 2.00 CPU s / M (2nd half 1.50)',
+      'round 2: promstore 100,000 samples/s, 2.00 CPU s / M (2nd half 1.50); prometheus 100,000 samples/s, 1.25 CPU s / M (2nd half 1.50)',
     ]);
+  });
+});
+
+describe('write phase by halves', () => {
+  const at = (ms: number, cpuSec: number, samples: number) => ({ ms, cpuSec, samples });
+
+  it('splits rate and CPU at the middle reading', () => {
+    // 1 M samples in 4 s on 3 CPU s, then 1 M in 2 s on 1 CPU s.
+    const h = writeHalves(at(1000, 10, 0), at(5000, 13, 1e6), at(7000, 14, 2e6));
+    expect(h.first.samplesPerSec).toBeCloseTo(250_000, 6);
+    expect(h.first.cpuSecPerMSamples).toBeCloseTo(3, 9);
+    expect(h.second.samplesPerSec).toBeCloseTo(500_000, 6);
+    expect(h.second.cpuSecPerMSamples).toBeCloseTo(1, 9);
+  });
+
+  it('leaves the second half empty when the middle was never reached, and an empty half as NaN', () => {
+    const h = writeHalves(at(0, 0, 0), null, at(2000, 1, 5e5));
+    expect(h.first).toEqual({ samplesPerSec: 250_000, cpuSecPerMSamples: 2 });
+    expect(h.second.samplesPerSec).toBeNaN();
+    const stalled = writeHalves(at(0, 0, 0), at(1000, 1, 100), at(2000, 2, 100));
+    expect(stalled.second.samplesPerSec).toBeNaN();
+    expect(stalled.second.cpuSecPerMSamples).toBeNaN();
+  });
+
+  it('renders a row per system with ratios against promstore and the flush on its own', () => {
+    const t = halvesTable([result('promstore'), result('prometheus', { halves: halves(5, 3), flushCpuSec: 0, compactionCpuSec: 1.5 })]).split('\n');
+    expect(t[0]).toBe('| system | 1st half samples/s | 1st half CPU s / M | 2nd half samples/s | 2nd half CPU s / M | flush CPU s |');
+    expect(t[2]).toBe('| promstore | 80,000 | 2.50 | 120,000 | 1.50 | 0.25 |');
+    expect(t[3]).toBe('| prometheus | 80,000 (1.00×) | 5.00 (2.00×) | 120,000 (1.00×) | 3.00 (2.00×) | 0.00; snapshot 1.50 |');
   });
 });

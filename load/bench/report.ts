@@ -26,7 +26,55 @@ export interface SystemResult {
   /** Compacted size when measured (Prometheus snapshot), else null. */
   readonly diskCompactedBytes: number | null;
   readonly diskNote: string;
+  /** The write phase split at its middle request: first contact against steady state (see `writeHalves`). */
+  readonly halves: WriteHalves;
+  /** Server CPU seconds of the flush after the last write (included in `cpuSecPerMSamples`). */
+  readonly flushCpuSec: number;
+  /** CPU seconds of the compaction the system leaves for later (Prometheus snapshot; not in `cpuSecPerMSamples`), else null. */
+  readonly compactionCpuSec: number | null;
   readonly queries: readonly QueryResult[];
+}
+
+/** A reading taken during the write phase. */
+export interface WriteMark {
+  /** Monotonic clock, ms. */
+  readonly ms: number;
+  /** Server CPU seconds so far (process tree). */
+  readonly cpuSec: number;
+  /** Samples acknowledged so far. */
+  readonly samples: number;
+}
+
+/** Rate and CPU of one half of the write phase (the flush excluded). */
+export interface HalfFigures {
+  readonly samplesPerSec: number;
+  readonly cpuSecPerMSamples: number;
+}
+
+/**
+ * The write phase in two halves. The first holds everything a fresh process does once: creating
+ * every series, growing its heap, and for promstore compiling its hot paths (V8's optimising
+ * compiler runs on background threads and counts as CPU). The second is the steady state a server
+ * that has run for a while is in. Neither includes the flush.
+ */
+export interface WriteHalves {
+  readonly first: HalfFigures;
+  readonly second: HalfFigures;
+}
+
+function between(a: WriteMark, b: WriteMark): HalfFigures {
+  const samples = b.samples - a.samples;
+  const secs = (b.ms - a.ms) / 1000;
+  return {
+    samplesPerSec: samples > 0 && secs > 0 ? samples / secs : NaN,
+    cpuSecPerMSamples: samples > 0 ? (b.cpuSec - a.cpuSec) / (samples / 1e6) : NaN,
+  };
+}
+
+/** The halves of a write phase from readings at its start, its middle request (null: never reached) and its end. */
+export function writeHalves(start: WriteMark, mid: WriteMark | null, end: WriteMark): WriteHalves {
+  if (mid === null) return { first: between(start, end), second: { samplesPerSec: NaN, cpuSecPerMSamples: NaN } };
+  return { first: between(start, mid), second: between(mid, end) };
 }
 
 /** Memory-per-active-series figure of one system. */
@@ -90,6 +138,25 @@ export function writeTable(results: readonly SystemResult[]): string {
     ];
   });
   return table(['system', 'samples/s', 'write p50 ms', 'write p99 ms', 'CPU s / M samples', 'peak RSS MiB', 'disk bytes/sample', 'acked / stored samples'], rows);
+}
+
+/**
+ * The write phase by halves (see `WriteHalves`): a row per system; other systems' cells carry
+ * `(theirs/ours ×)` against promstore's.
+ */
+export function halvesTable(results: readonly SystemResult[]): string {
+  const ours = results.find((r) => r.system === 'promstore');
+  const cell = (r: SystemResult, digits: number, pick: (x: SystemResult) => number): string =>
+    fmt(pick(r), digits) + (ours !== undefined && r !== ours ? ratio(pick(r), pick(ours)) : '');
+  const rows = results.map((r) => [
+    r.system,
+    cell(r, 0, (x) => x.halves.first.samplesPerSec),
+    cell(r, 2, (x) => x.halves.first.cpuSecPerMSamples),
+    cell(r, 0, (x) => x.halves.second.samplesPerSec),
+    cell(r, 2, (x) => x.halves.second.cpuSecPerMSamples),
+    fmt(r.flushCpuSec, 2) + (r.compactionCpuSec !== null ? `; snapshot ${fmt(r.compactionCpuSec, 2)}` : ''),
+  ]);
+  return table(['system', '1st half samples/s', '1st half CPU s / M', '2nd half samples/s', '2nd half CPU s / M', 'flush CPU s'], rows);
 }
 
 /** Median query latencies, ms: a row per system, a column per query, ratios against promstore. */
@@ -184,6 +251,12 @@ export function medianOfRounds(rounds: readonly SystemResult[]): SystemResult {
     diskBytes: of((r) => r.diskBytes),
     diskCompactedBytes: compacted.length > 0 ? median(compacted) : null,
     diskNote: first.diskNote,
+    halves: {
+      first: { samplesPerSec: of((r) => r.halves.first.samplesPerSec), cpuSecPerMSamples: of((r) => r.halves.first.cpuSecPerMSamples) },
+      second: { samplesPerSec: of((r) => r.halves.second.samplesPerSec), cpuSecPerMSamples: of((r) => r.halves.second.cpuSecPerMSamples) },
+    },
+    flushCpuSec: of((r) => r.flushCpuSec),
+    compactionCpuSec: ((xs) => (xs.length > 0 ? median(xs) : null))(rounds.map((r) => r.compactionCpuSec).filter((x): x is number => x !== null)),
     queries: first.queries.map((q) => {
       const runs = rounds.map((r) => r.queries.find((x) => x.name === q.name));
       return {
@@ -200,7 +273,9 @@ export function medianOfRounds(rounds: readonly SystemResult[]): SystemResult {
 export function roundLines(byRound: readonly (readonly SystemResult[])[]): string[] {
   return byRound.map(
     (results, i) =>
-      `round ${i + 1}: ` + results.map((r) => `${r.system} ${fmt(r.samplesPerSec)} samples/s, ${fmt(r.cpuSecPerMSamples, 2)} CPU s / M`).join('; '),
+      `round ${i + 1}: ` + results
+        .map((r) => `${r.system} ${fmt(r.samplesPerSec)} samples/s, ${fmt(r.cpuSecPerMSamples, 2)} CPU s / M (2nd half ${fmt(r.halves.second.cpuSecPerMSamples, 2)})`)
+        .join('; '),
   );
 }
 

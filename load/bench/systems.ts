@@ -13,7 +13,7 @@ import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { dirBytes } from './proc-stats.js';
+import { dirBytes, treeCpuSec } from './proc-stats.js';
 
 /** Names of the systems, in the order a run visits them. */
 export const SYSTEM_NAMES = ['promstore', 'prometheus', 'victoriametrics'] as const;
@@ -27,6 +27,8 @@ export interface DiskReading {
   readonly bytes: number;
   /** Bytes of a compacted form when the system can produce one cheaply (Prometheus snapshot), else null. */
   readonly compactedBytes: number | null;
+  /** Server CPU seconds of producing the compacted form (Prometheus snapshot: its head written as a block), else null. */
+  readonly compactionCpuSec: number | null;
   readonly note: string;
 }
 
@@ -250,27 +252,33 @@ export async function startSystem(name: SystemName, opts: StartOptions): Promise
   const measureDisk = async (): Promise<DiskReading> => {
     if (name === 'victoriametrics') {
       await flush();
-      return { bytes: dirBytes(dataDir), compactedBytes: null, note: 'after /internal/force_flush, process running' };
+      return { bytes: dirBytes(dataDir), compactedBytes: null, compactionCpuSec: null, note: 'after /internal/force_flush, process running' };
     }
     if (name === 'prometheus') {
       // A snapshot writes the head as a compacted block: the figure Prometheus reaches after its
       // 2 h head compaction. The TSDB dir after SIGTERM holds the WAL and mmapped head chunks.
+      // Its CPU is the work that compaction will do, which the write phase's figure never sees.
       let compactedBytes: number | null = null;
+      let compactionCpuSec: number | null = null;
       try {
+        const cpu0 = treeCpuSec(pid);
         const res = await fetch(`${base}/api/v1/admin/tsdb/snapshot`, { method: 'POST' });
         const body = (await res.json()) as { data?: { name?: string } };
         const snap = body.data?.name;
-        if (res.status === 200 && snap !== undefined) compactedBytes = dirBytes(join(dataDir, 'snapshots', snap));
+        if (res.status === 200 && snap !== undefined) {
+          compactionCpuSec = treeCpuSec(pid) - cpu0;
+          compactedBytes = dirBytes(join(dataDir, 'snapshots', snap));
+        }
       } catch {
         compactedBytes = null;
       }
       rmSync(join(dataDir, 'snapshots'), { recursive: true, force: true });
       await child.stop();
-      return { bytes: dirBytes(dataDir), compactedBytes, note: 'TSDB dir after SIGTERM (WAL + head chunks); compacted = snapshot block' };
+      return { bytes: dirBytes(dataDir), compactedBytes, compactionCpuSec, note: 'TSDB dir after SIGTERM (WAL + head chunks); compacted = snapshot block' };
     }
     const code = await child.stop();
     if (code !== 0) throw new Error(`promstore exited with ${code} on SIGTERM:\n${child.tail()}`);
-    return { bytes: dirBytes(dataDir), compactedBytes: null, note: 'data dir after SIGTERM' };
+    return { bytes: dirBytes(dataDir), compactedBytes: null, compactionCpuSec: null, note: 'data dir after SIGTERM' };
   };
 
   const sys: RunningSystem = {

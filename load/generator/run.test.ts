@@ -129,6 +129,23 @@ describe('runLoad', () => {
     expect(report.errorExamples).toEqual({ '400': 'out of order sample 1', '503': 'storage unavailable' });
   });
 
+  it('reports each completed request with the running counts, failures included', async () => {
+    const { url } = await startServer((r, res) => {
+      const index = Number(r.body.toString().split(':')[1]);
+      res.writeHead(index === 1 ? 400 : 204).end();
+    });
+    const seen: [number, number][] = [];
+    const report = await runLoad({ ...COMMON, url, streams: streams(1, 4), onRequestDone: (n, samples) => seen.push([n, samples]) });
+    // payload(0, i) carries 10 samples; request 1 failed, so its samples are not counted.
+    expect(seen).toEqual([
+      [1, 10],
+      [2, 10],
+      [3, 20],
+      [4, 30],
+    ]);
+    expect(report.samplesOk).toBe(30);
+  });
+
   it('stops after maxErrors failures', async () => {
     const { url, received } = await startServer((_r, res) => res.writeHead(500).end('boom'));
     const report = await runLoad({ ...COMMON, maxErrors: 3, url, streams: streams(1, 20) });

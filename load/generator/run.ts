@@ -32,6 +32,11 @@ export interface RunOptions {
   readonly maxErrors: number;
   /** Monotonic clock in ms, injectable for tests. */
   readonly now?: () => number;
+  /**
+   * Called after each request completes (successful or not), with the requests completed and the
+   * samples acknowledged so far; lets a caller read the server's CPU part-way through (bench halves).
+   */
+  readonly onRequestDone?: (requestsDone: number, samplesOk: number) => void;
 }
 
 /** Latency summary, ms, over all completed requests (successful or not, network errors excluded). */
@@ -200,6 +205,7 @@ export async function runLoad(opts: RunOptions): Promise<RunReport> {
         okRequests++;
         samplesOk += payload.samples;
         latencies.push(t1 - t0);
+        opts.onRequestDone?.(requests, samplesOk);
         continue;
       }
       const key = outcome.status !== 0 ? String(outcome.status) : outcome.errorKey;
@@ -211,6 +217,7 @@ export async function runLoad(opts: RunOptions): Promise<RunReport> {
         stopping = true;
         stopReason = 'max-errors';
       }
+      opts.onRequestDone?.(requests, samplesOk);
     }
   };
 
