@@ -9,6 +9,7 @@ import {
   medianOfRounds,
   memoryTable,
   queryAgreement,
+  queryErrors,
   queryTable,
   roundLines,
   writeHalves,
@@ -42,6 +43,10 @@ function result(system: string, over: Partial<SystemResult> = {}): SystemResult 
     queries: [
       { name: 'q1', medianMs: 10, resultSeries: 5, error: '' },
       { name: 'q2', medianMs: 20, resultSeries: 1, error: '' },
+    ],
+    warmQueries: [
+      { name: 'q1', medianMs: 4, resultSeries: 5, error: '' },
+      { name: 'q2', medianMs: 8, resultSeries: 1, error: '' },
     ],
     ...over,
   };
@@ -83,6 +88,14 @@ describe('queryTable and checks', () => {
     const t = queryTable([result('promstore'), other]);
     expect(t.split('\n')[3]).toBe('| victoriametrics | 5.0 (0.50×) | error |');
     expect(queryAgreement([result('promstore'), other])).toEqual(['q2: result series differ (promstore 1, victoriametrics -1)']);
+  });
+
+  it('renders the second pass from its own medians and lists its failures', () => {
+    const other = result('prometheus', { warmQueries: [{ name: 'q1', medianMs: 6, resultSeries: 5, error: '' }, { name: 'q2', medianMs: NaN, resultSeries: -1, error: '503: y' }] });
+    const t = queryTable([result('promstore'), other], (r) => r.warmQueries).split('\n');
+    expect(t[2]).toBe('| promstore | 4.0 | 8.0 |');
+    expect(t[3]).toBe('| prometheus | 6.0 (1.50×) | error |');
+    expect(queryErrors([result('promstore'), other])).toEqual(['prometheus q2 (second pass): 503: y']);
   });
 
   it.each([
@@ -134,6 +147,7 @@ describe('rounds', () => {
     // Each half's figure is its own median (rounds: first 3 / 2.5 / 1, second 1 / 1.5 / 3).
     expect(m.halves).toEqual({ first: { samplesPerSec: 80_000, cpuSecPerMSamples: 2.5 }, second: { samplesPerSec: 120_000, cpuSecPerMSamples: 1.5 } });
     expect(m.flushCpuSec).toBe(0.25);
+    expect(m.warmQueries.map((q) => q.medianMs)).toEqual([4, 8]);
     expect(m.compactionCpuSec).toBeNull();
     expect(medianOfRounds([result('prometheus', { compactionCpuSec: 2 }), result('prometheus', { compactionCpuSec: 1 }), result('prometheus')]).compactionCpuSec).toBe(1.5);
     expect(m.queries).toEqual([

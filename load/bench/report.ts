@@ -33,6 +33,12 @@ export interface SystemResult {
   /** CPU seconds of the compaction the system leaves for later (Prometheus snapshot; not in `cpuSecPerMSamples`), else null. */
   readonly compactionCpuSec: number | null;
   readonly queries: readonly QueryResult[];
+  /**
+   * The same queries run again after every one of them has run (same procedure): a warm process.
+   * The first pass meets each query path for the first time right after a restart, which for
+   * promstore means V8 has not compiled it yet; dashboards that refresh see the second.
+   */
+  readonly warmQueries: readonly QueryResult[];
 }
 
 /** A reading taken during the write phase. */
@@ -159,19 +165,23 @@ export function halvesTable(results: readonly SystemResult[]): string {
   return table(['system', '1st half samples/s', '1st half CPU s / M', '2nd half samples/s', '2nd half CPU s / M', 'flush CPU s'], rows);
 }
 
-/** Median query latencies, ms: a row per system, a column per query, ratios against promstore. */
-export function queryTable(results: readonly SystemResult[]): string {
+/** Which pass of queries a table shows. */
+export type QueryPass = (r: SystemResult) => readonly QueryResult[];
+const FIRST_PASS: QueryPass = (r) => r.queries;
+
+/** Median query latencies of `pass` (default the first), ms: a row per system, a column per query, ratios against promstore. */
+export function queryTable(results: readonly SystemResult[], pass: QueryPass = FIRST_PASS): string {
   const first = results[0];
   if (first === undefined) return '';
-  const names = first.queries.map((q) => q.name);
+  const names = pass(first).map((q) => q.name);
   const ours = results.find((r) => r.system === 'promstore');
   const rows = results.map((r) =>
     [r.system].concat(
       names.map((n) => {
-        const q = r.queries.find((x) => x.name === n);
+        const q = pass(r).find((x) => x.name === n);
         if (q === undefined) return '—';
         if (q.error !== '') return 'error';
-        const o = ours?.queries.find((x) => x.name === n);
+        const o = ours === undefined ? undefined : pass(ours).find((x) => x.name === n);
         return fmt(q.medianMs, 1) + (ours !== undefined && r !== ours && o !== undefined ? ratio(q.medianMs, o.medianMs) : '');
       }),
     ),
@@ -191,10 +201,13 @@ export function queryAgreement(results: readonly SystemResult[]): string[] {
   return out;
 }
 
-/** Query failures, one line each. */
+/** Query failures of either pass, one line each. */
 export function queryErrors(results: readonly SystemResult[]): string[] {
   const out: string[] = [];
-  for (const r of results) for (const q of r.queries) if (q.error !== '') out.push(`${r.system} ${q.name}: ${q.error}`);
+  for (const r of results) {
+    for (const q of r.queries) if (q.error !== '') out.push(`${r.system} ${q.name}: ${q.error}`);
+    for (const q of r.warmQueries) if (q.error !== '') out.push(`${r.system} ${q.name} (second pass): ${q.error}`);
+  }
   return out;
 }
 
@@ -257,16 +270,24 @@ export function medianOfRounds(rounds: readonly SystemResult[]): SystemResult {
     },
     flushCpuSec: of((r) => r.flushCpuSec),
     compactionCpuSec: ((xs) => (xs.length > 0 ? median(xs) : null))(rounds.map((r) => r.compactionCpuSec).filter((x): x is number => x !== null)),
-    queries: first.queries.map((q) => {
-      const runs = rounds.map((r) => r.queries.find((x) => x.name === q.name));
-      return {
-        name: q.name,
-        medianMs: median(runs.map((x) => x?.medianMs ?? NaN)),
-        resultSeries: q.resultSeries,
-        error: runs.find((x) => x !== undefined && x.error !== '')?.error ?? '',
-      };
-    }),
+    queries: medianQueries(rounds, FIRST_PASS),
+    warmQueries: medianQueries(rounds, (r) => r.warmQueries),
   };
+}
+
+/** Per query of `pass`: the median over rounds, the first round's series count, the first error. */
+function medianQueries(rounds: readonly SystemResult[], pass: QueryPass): QueryResult[] {
+  const first = rounds[0];
+  if (first === undefined) return [];
+  return pass(first).map((q) => {
+    const runs = rounds.map((r) => pass(r).find((x) => x.name === q.name));
+    return {
+      name: q.name,
+      medianMs: median(runs.map((x) => x?.medianMs ?? NaN)),
+      resultSeries: q.resultSeries,
+      error: runs.find((x) => x !== undefined && x.error !== '')?.error ?? '',
+    };
+  });
 }
 
 /** Ingest rate and CPU of every system in every round, one line per round (what the medians hide). */
