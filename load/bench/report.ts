@@ -121,25 +121,32 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /**
+ * A table cell maker over `results`: `pick(r)` with `digits` decimals, followed for every system but
+ * promstore by `(theirs/ours ×)` against promstore's figure (when promstore is among them).
+ */
+function ratioCell(results: readonly SystemResult[]): (r: SystemResult, digits: number, pick: (x: SystemResult) => number) => string {
+  const ours = results.find((r) => r.system === 'promstore');
+  return (r, digits, pick) => fmt(pick(r), digits) + (ours !== undefined && r !== ours ? ratio(pick(r), pick(ours)) : '');
+}
+
+/**
  * The write/resource table of one shape: a row per system; other systems' cells carry
  * `(theirs/ours ×)` against the `promstore` row when there is one.
  */
 export function writeTable(results: readonly SystemResult[]): string {
-  const ours = results.find((r) => r.system === 'promstore');
-  const cell = (r: SystemResult, v: number, digits: number, pick: (x: SystemResult) => number): string =>
-    fmt(v, digits) + (ours !== undefined && r !== ours ? ratio(v, pick(ours)) : '');
+  const cell = ratioCell(results);
   const rows = results.map((r) => {
     const bps = (x: SystemResult): number => bytesPerSample(x.diskBytes, x.samplesAcked);
     const bpsC = (x: SystemResult): number => bytesPerSample(x.diskCompactedBytes ?? NaN, x.samplesAcked);
     const errs = Object.entries(r.errors).map(([k, v]) => `${k}×${v}`).join(' ');
     return [
       r.system,
-      cell(r, r.samplesPerSec, 0, (x) => x.samplesPerSec),
-      cell(r, r.writeP50Ms, 1, (x) => x.writeP50Ms),
-      cell(r, r.writeP99Ms, 1, (x) => x.writeP99Ms),
-      cell(r, r.cpuSecPerMSamples, 2, (x) => x.cpuSecPerMSamples),
-      cell(r, r.peakRssBytes / MIB, 0, (x) => x.peakRssBytes / MIB),
-      cell(r, bps(r), 2, bps) + (r.diskCompactedBytes !== null ? `; compacted ${fmt(bpsC(r), 2)}` : ''),
+      cell(r, 0, (x) => x.samplesPerSec),
+      cell(r, 1, (x) => x.writeP50Ms),
+      cell(r, 1, (x) => x.writeP99Ms),
+      cell(r, 2, (x) => x.cpuSecPerMSamples),
+      cell(r, 0, (x) => x.peakRssBytes / MIB),
+      cell(r, 2, bps) + (r.diskCompactedBytes !== null ? `; compacted ${fmt(bpsC(r), 2)}` : ''),
       `${fmt(r.samplesAcked)} / ${fmt(r.samplesStored)}${errs === '' ? '' : ` (errors ${errs})`}`,
     ];
   });
@@ -151,9 +158,7 @@ export function writeTable(results: readonly SystemResult[]): string {
  * `(theirs/ours ×)` against promstore's.
  */
 export function halvesTable(results: readonly SystemResult[]): string {
-  const ours = results.find((r) => r.system === 'promstore');
-  const cell = (r: SystemResult, digits: number, pick: (x: SystemResult) => number): string =>
-    fmt(pick(r), digits) + (ours !== undefined && r !== ours ? ratio(pick(r), pick(ours)) : '');
+  const cell = ratioCell(results);
   const rows = results.map((r) => [
     r.system,
     cell(r, 0, (x) => x.halves.first.samplesPerSec),
@@ -250,6 +255,7 @@ export function medianOfRounds(rounds: readonly SystemResult[]): SystemResult {
   const errors: Record<string, number> = {};
   for (const r of rounds) for (const [k, n] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + n;
   const compacted = rounds.map((r) => r.diskCompactedBytes).filter((x): x is number => x !== null);
+  const snapshots = rounds.map((r) => r.compactionCpuSec).filter((x): x is number => x !== null);
   return {
     system: first.system,
     samplesSent: first.samplesSent,
@@ -269,7 +275,7 @@ export function medianOfRounds(rounds: readonly SystemResult[]): SystemResult {
       second: { samplesPerSec: of((r) => r.halves.second.samplesPerSec), cpuSecPerMSamples: of((r) => r.halves.second.cpuSecPerMSamples) },
     },
     flushCpuSec: of((r) => r.flushCpuSec),
-    compactionCpuSec: ((xs) => (xs.length > 0 ? median(xs) : null))(rounds.map((r) => r.compactionCpuSec).filter((x): x is number => x !== null)),
+    compactionCpuSec: snapshots.length > 0 ? median(snapshots) : null,
     queries: medianQueries(rounds, FIRST_PASS),
     warmQueries: medianQueries(rounds, (r) => r.warmQueries),
   };
